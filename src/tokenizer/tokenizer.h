@@ -1,0 +1,40 @@
+/* tokenizer.h — text <-> token ids for a model's vocabulary.
+ *
+ * Built from GGUF metadata (tokenizer.ggml.*): "gpt2" byte-level BPE with
+ * the pre-tokenizer named by tokenizer.ggml.pre, and "llama" SentencePiece
+ * BPE with byte fallback. Special and control tokens written in the text
+ * are kept whole when parse_special is set. The public wrappers
+ * (owl_tokenize, owl_token_piece, owl_detok_*, owl_chat_apply) are in
+ * tokenizer/api.c. */
+#ifndef OWL_TOKENIZER_TOKENIZER_H
+#define OWL_TOKENIZER_TOKENIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "owl.h"
+#include "../io/gguf.h"
+
+typedef struct tokenizer tokenizer;
+
+owl_status tokenizer_from_gguf(const gguf *g, tokenizer **out);
+void tokenizer_free(tokenizer *t);
+
+int32_t tokenizer_n_vocab(const tokenizer *t);
+owl_token tokenizer_bos(const tokenizer *t); /* -1 if none */
+owl_token tokenizer_eos(const tokenizer *t); /* -1 if none */
+bool tokenizer_is_eog(const tokenizer *t, owl_token id);
+const char *tokenizer_text(const tokenizer *t, owl_token id); /* vocab text */
+
+/* Encodes text[0..len); *ids is malloc'd (free()). */
+owl_status tokenizer_encode(const tokenizer *t, const char *text, size_t len,
+                            bool add_special, bool parse_special,
+                            owl_token **ids, size_t *n_ids);
+/* Decoded bytes of one token; returns the full length, writes <= cap. */
+size_t tokenizer_piece(const tokenizer *t, owl_token id, char *buf, size_t cap);
+
+/* The chat template text from tokenizer.chat_template, or NULL. */
+const char *tokenizer_chat_template(const tokenizer *t);
+
+#endif
