@@ -141,7 +141,7 @@ size_t owl_token_piece(const owl_model *model, owl_token t, char *buf,
  * characters; bytes of an unfinished character wait for the next token. */
 typedef struct owl_detok owl_detok;
 owl_status owl_detok_new(const owl_model *model, owl_detok **out);
-/* Sets *text/*len to the newly complete text (valid until the next call). */
+/* Sets text and len to the newly complete text (valid until the next call). */
 void owl_detok_push(owl_detok *d, owl_token t, const char **text, size_t *len);
 /* Ends the stream: what is left, invalid bytes replaced by U+FFFD. */
 void owl_detok_flush(owl_detok *d, const char **text, size_t *len);

@@ -40,6 +40,16 @@ owl_status owl_err_prefix(owl_status s, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err_msg, sizeof old);
-    snprintf(err_msg, sizeof err_msg, "%s: %s", prefix, old);
+    size_t n = strlen(prefix);
+    memcpy(err_msg, prefix, n);
+    if (n + 2 < sizeof err_msg) {
+        memcpy(err_msg + n, ": ", 2);
+        size_t room = sizeof err_msg - n - 3, m = strlen(old);
+        if (m > room) m = room;
+        memcpy(err_msg + n + 2, old, m);
+        err_msg[n + 2 + m] = 0;
+    } else {
+        err_msg[n] = 0;
+    }
     return s;
 }
