@@ -28,6 +28,10 @@ typedef struct dtype_traits {
     dtype_to_float_fn to_float;  /* NULL: cannot be read */
     dtype_from_float_fn from_float; /* NULL: owl cannot write it yet */
     dtype_dot_f32_fn dot_f32;    /* NULL: cannot be a matmul weight */
+    int32_t vec_dot_type;        /* the type an integer dot kernel wants the
+                                    activations in (Q8_0 for Q4_0/Q5_0/Q8_0,
+                                    Q8_1 for Q4_1/Q5_1, Q8_K for K-quants);
+                                    the type itself for F32/F16/BF16 */
 } dtype_traits;
 
 /* The row for type t, or NULL when t is unknown or unsupported. */

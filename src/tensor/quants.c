@@ -1,0 +1,484 @@
+/* quants.c — scalar reference dequantize, quantize and fp32 dot for every
+ * tensor type owl reads (block layouts in quants.h).
+ *
+ * Bit-exactness. The dequantizers do the same float operations, in the
+ * same order, as ggml's reference code and gguf-py's quants.py (which
+ * mirrors it): e.g. Q4_1 is (d * q) + m, Q4_K is (d * sc) * q - (dmin * m),
+ * Q6_K is (d * sc) * q. With FMA contraction off (CMakeLists.txt passes
+ * -ffp-contract=off) every value equals the reference bit for bit; the unit
+ * test test_dequant holds them to fixtures made by gguf-py.
+ *
+ * The quantizers follow ggml's reference rounding: truncation of x*id + 8.5
+ * (Q4_0) or + 0.5 (Q4_1, Q5_1) or + 16.5 (Q5_0), roundf (half away from
+ * zero) for Q8_0 / Q8_1, round half to even for Q8_K. Conversions to
+ * integers are clamped first, so NaN or inf in the input give a block of
+ * garbage values but never undefined behaviour.
+ *
+ * The dot products dequantize one block into a stack buffer and multiply it
+ * with x through 8 running fp32 partial sums (added pairwise at the end),
+ * so the compiler can keep them in vector registers; no heap, no libm.
+ */
+#include "tensor/quants.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/f16.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* trunc(v) clamped to [0, hi]; NaN gives 0. */
+static inline int trunc_clamp(float v, int hi) {
+    if (!(v > 0.0f)) return 0;
+    if (v >= (float)hi) return hi;
+    return (int)v;
+}
+
+/* roundf(v) (half away from zero) clamped to [-lim, lim]; NaN gives 0. */
+static inline int round_clamp(float v, int lim) {
+    if (!(v == v)) return 0;
+    if (v >= (float)lim) return lim;
+    if (v <= (float)-lim) return -lim;
+    return (int)roundf(v);
+}
+
+/* Round half to even, clamped to [-lim, lim]; NaN gives 0. For |v| < 2^22
+ * adding 1.5 * 2^23 leaves the rounded integer in the low mantissa bits. */
+static inline int round_even_clamp(float v, int lim) {
+    if (!(v == v)) return 0;
+    if (v >= (float)lim) return lim;
+    if (v <= (float)-lim) return -lim;
+    float t = v + 12582912.0f;
+    return (int)(f32_bits(t) & 0x007fffff) - 0x00400000;
+}
+
+static inline float load_f16(uint16_t h) { return f16_to_f32(h); }
+
+/* acc[k] += a[i + k] * b[i + k] over n elements (n a multiple of 8). */
+static inline void acc8(float acc[8], const float *restrict a, const float *restrict b, int n) {
+    for (int i = 0; i < n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
+}
+
+static inline float sum8(const float acc[8]) {
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* ---- one block -> floats --------------------------------------------------- */
+
+static void block_q4_0_deq(const block_q4_0 *restrict b, float *restrict y) {
+    const float d = load_f16(b->d);
+    for (int j = 0; j < QK4_0 / 2; j++) {
+        y[j] = d * (float)((b->qs[j] & 0x0f) - 8);
+        y[j + QK4_0 / 2] = d * (float)((b->qs[j] >> 4) - 8);
+    }
+}
+
+static void block_q4_1_deq(const block_q4_1 *restrict b, float *restrict y) {
+    const float d = load_f16(b->d), m = load_f16(b->m);
+    for (int j = 0; j < QK4_1 / 2; j++) {
+        y[j] = d * (float)(b->qs[j] & 0x0f) + m;
+        y[j + QK4_1 / 2] = d * (float)(b->qs[j] >> 4) + m;
+    }
+}
+
+static inline uint32_t load_u32(const uint8_t p[4]) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void block_q5_0_deq(const block_q5_0 *restrict b, float *restrict y) {
+    const float d = load_f16(b->d);
+    const uint32_t qh = load_u32(b->qh);
+    for (int j = 0; j < QK5_0 / 2; j++) {
+        int lo = (b->qs[j] & 0x0f) | (int)((qh >> j) & 1) << 4;
+        int hi = (b->qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+        y[j] = d * (float)(lo - 16);
+        y[j + QK5_0 / 2] = d * (float)(hi - 16);
+    }
+}
+
+static void block_q5_1_deq(const block_q5_1 *restrict b, float *restrict y) {
+    const float d = load_f16(b->d), m = load_f16(b->m);
+    const uint32_t qh = load_u32(b->qh);
+    for (int j = 0; j < QK5_1 / 2; j++) {
+        int lo = (b->qs[j] & 0x0f) | (int)((qh >> j) & 1) << 4;
+        int hi = (b->qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+        y[j] = d * (float)lo + m;
+        y[j + QK5_1 / 2] = d * (float)hi + m;
+    }
+}
+
+static void block_q8_0_deq(const block_q8_0 *restrict b, float *restrict y) {
+    const float d = load_f16(b->d);
+    for (int j = 0; j < QK8_0; j++) y[j] = (float)b->qs[j] * d;
+}
+
+static void block_q8_1_deq(const block_q8_1 *restrict b, float *restrict y) {
+    const float d = load_f16(b->d);
+    for (int j = 0; j < QK8_1; j++) y[j] = (float)b->qs[j] * d;
+}
+
+static void block_q2_K_deq(const block_q2_K *restrict b, float *restrict y) {
+    const float d = load_f16(b->d), dmin = load_f16(b->dmin);
+    int is = 0;
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *q = b->qs + 32 * half;
+        for (int shift = 0; shift < 8; shift += 2) {
+            for (int k = 0; k < 2; k++) { /* two sub-blocks of 16 per shift */
+                const uint8_t sc = b->scales[is++];
+                const float dl = d * (float)(sc & 0x0f), ml = dmin * (float)(sc >> 4);
+                for (int l = 0; l < 16; l++) *y++ = dl * (float)((q[16 * k + l] >> shift) & 3) - ml;
+            }
+        }
+    }
+}
+
+/* The 16 signed scales of a Q3_K block: low 4 bits of scale j are nibble
+ * (j / 8) of byte j % 8; the top 2 bits are bits 2*(j/4).. of byte 8 + j%4. */
+static void q3_K_scales(const uint8_t packed[12], int8_t sc[16]) {
+    for (int j = 0; j < 16; j++) {
+        int lo = (j < 8 ? packed[j] : packed[j - 8] >> 4) & 0x0f;
+        int hi = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
+        sc[j] = (int8_t)((lo | hi << 4) - 32);
+    }
+}
+
+static void block_q3_K_deq(const block_q3_K *restrict b, float *restrict y) {
+    const float d = load_f16(b->d);
+    int8_t sc[16];
+    q3_K_scales(b->scales, sc);
+    int is = 0;
+    uint8_t m = 1;
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *q = b->qs + 32 * half;
+        for (int shift = 0; shift < 8; shift += 2, m = (uint8_t)(m << 1)) {
+            for (int k = 0; k < 2; k++) {
+                const float dl = d * (float)sc[is++];
+                for (int l = 0; l < 16; l++) {
+                    int i = 16 * k + l;
+                    int v = ((q[i] >> shift) & 3) - ((b->hmask[i] & m) ? 0 : 4);
+                    *y++ = dl * (float)v;
+                }
+            }
+        }
+    }
+}
+
+/* Scale and min of sub-block j (0..7) of Q4_K / Q5_K: 6 bits each. For
+ * j < 4 they are the low 6 bits of bytes j and j + 4; for j >= 4 the low
+ * 4 bits come from byte j + 4 (scale: low nibble, min: high nibble) and
+ * the top 2 bits from the top of bytes j - 4 (scale) and j (min). */
+static inline void k4_scale_min(int j, const uint8_t *restrict q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+static void block_q4_K_deq(const block_q4_K *restrict b, float *restrict y) {
+    const float d = load_f16(b->d), dmin = load_f16(b->dmin);
+    const uint8_t *q = b->qs;
+    for (int j = 0; j < 8; j += 2, q += 32) {
+        uint8_t sc, m;
+        k4_scale_min(j, b->scales, &sc, &m);
+        const float d1 = d * (float)sc, m1 = dmin * (float)m;
+        k4_scale_min(j + 1, b->scales, &sc, &m);
+        const float d2 = d * (float)sc, m2 = dmin * (float)m;
+        for (int l = 0; l < 32; l++) *y++ = d1 * (float)(q[l] & 0x0f) - m1;
+        for (int l = 0; l < 32; l++) *y++ = d2 * (float)(q[l] >> 4) - m2;
+    }
+}
+
+static void block_q5_K_deq(const block_q5_K *restrict b, float *restrict y) {
+    const float d = load_f16(b->d), dmin = load_f16(b->dmin);
+    const uint8_t *q = b->qs;
+    for (int j = 0; j < 8; j += 2, q += 32) {
+        uint8_t sc, m;
+        k4_scale_min(j, b->scales, &sc, &m);
+        const float d1 = d * (float)sc, m1 = dmin * (float)m;
+        k4_scale_min(j + 1, b->scales, &sc, &m);
+        const float d2 = d * (float)sc, m2 = dmin * (float)m;
+        for (int l = 0; l < 32; l++) {
+            int v = (q[l] & 0x0f) | ((b->qh[l] >> j) & 1) << 4;
+            *y++ = d1 * (float)v - m1;
+        }
+        for (int l = 0; l < 32; l++) {
+            int v = (q[l] >> 4) | ((b->qh[l] >> (j + 1)) & 1) << 4;
+            *y++ = d2 * (float)v - m2;
+        }
+    }
+}
+
+static void block_q6_K_deq(const block_q6_K *restrict b, float *restrict y) {
+    const float d = load_f16(b->d);
+    const uint8_t *ql = b->ql, *qh = b->qh;
+    const int8_t *sc = b->scales;
+    for (int half = 0; half < 2; half++, y += 128, ql += 64, qh += 32, sc += 8) {
+        for (int l = 0; l < 32; l++) {
+            const int is = l / 16;
+            const int q1 = ((ql[l] & 0x0f) | ((qh[l] >> 0) & 3) << 4) - 32;
+            const int q2 = ((ql[l + 32] & 0x0f) | ((qh[l] >> 2) & 3) << 4) - 32;
+            const int q3 = ((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) - 32;
+            const int q4 = ((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) - 32;
+            y[l] = d * (float)sc[is] * (float)q1;
+            y[l + 32] = d * (float)sc[is + 2] * (float)q2;
+            y[l + 64] = d * (float)sc[is + 4] * (float)q3;
+            y[l + 96] = d * (float)sc[is + 6] * (float)q4;
+        }
+    }
+}
+
+static void block_q8_K_deq(const block_q8_K *restrict b, float *restrict y) {
+    for (int j = 0; j < QK_K; j++) y[j] = b->d * (float)b->qs[j];
+}
+
+/* ---- rows: to_float and dot_f32 for each block type ----------------------- */
+
+/* Defines <name>_to_float and <name>_dot_f32 from a one-block dequantizer. */
+#define DEFINE_ROW_FNS(name, btype, qk)                                               \
+    void name##_to_float(const void *restrict src, float *restrict dst, int64_t n) {  \
+        const btype *b = (const btype *)src;                                          \
+        for (int64_t i = 0; i < n / (qk); i++) block_##name##_deq(b + i, dst + i * (qk)); \
+    }                                                                                 \
+    float name##_dot_f32(const void *restrict row, const float *restrict x, int64_t n) { \
+        const btype *b = (const btype *)row;                                          \
+        float buf[qk];                                                                \
+        float acc[8] = {0};                                                           \
+        for (int64_t i = 0; i < n / (qk); i++) {                                      \
+            block_##name##_deq(b + i, buf);                                           \
+            acc8(acc, buf, x + i * (qk), (qk));                                       \
+        }                                                                             \
+        return sum8(acc);                                                             \
+    }
+
+DEFINE_ROW_FNS(q4_0, block_q4_0, QK4_0)
+DEFINE_ROW_FNS(q4_1, block_q4_1, QK4_1)
+DEFINE_ROW_FNS(q5_0, block_q5_0, QK5_0)
+DEFINE_ROW_FNS(q5_1, block_q5_1, QK5_1)
+DEFINE_ROW_FNS(q8_0, block_q8_0, QK8_0)
+DEFINE_ROW_FNS(q8_1, block_q8_1, QK8_1)
+DEFINE_ROW_FNS(q2_K, block_q2_K, QK_K)
+DEFINE_ROW_FNS(q3_K, block_q3_K, QK_K)
+DEFINE_ROW_FNS(q4_K, block_q4_K, QK_K)
+DEFINE_ROW_FNS(q5_K, block_q5_K, QK_K)
+DEFINE_ROW_FNS(q6_K, block_q6_K, QK_K)
+DEFINE_ROW_FNS(q8_K, block_q8_K, QK_K)
+
+/* ---- float types ------------------------------------------------------------ */
+
+void f32_to_float(const void *restrict src, float *restrict dst, int64_t n) {
+    memcpy(dst, src, (size_t)n * sizeof(float));
+}
+
+void f16_row_to_float(const void *restrict src, float *restrict dst, int64_t n) {
+    const uint16_t *h = (const uint16_t *)src;
+    for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32(h[i]);
+}
+
+void bf16_row_to_float(const void *restrict src, float *restrict dst, int64_t n) {
+    const uint16_t *h = (const uint16_t *)src;
+    for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_f32(h[i]);
+}
+
+void f32_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    memcpy(dst, src, (size_t)n * sizeof(float));
+}
+
+void f16_row_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    uint16_t *h = (uint16_t *)dst;
+    for (int64_t i = 0; i < n; i++) h[i] = f32_to_f16(src[i]);
+}
+
+void bf16_row_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    uint16_t *h = (uint16_t *)dst;
+    for (int64_t i = 0; i < n; i++) h[i] = f32_to_bf16(src[i]);
+}
+
+float f32_dot_f32(const void *restrict row, const float *restrict x, int64_t n) {
+    const float *a = (const float *)row;
+    float acc[8] = {0};
+    int64_t n8 = n - n % 8;
+    for (int64_t i = 0; i < n8; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * x[i + k];
+    for (int64_t i = n8; i < n; i++) acc[i - n8] += a[i] * x[i];
+    return sum8(acc);
+}
+
+/* f16 / bf16 rows are converted 64 at a time into a stack buffer. */
+#define DEFINE_HALF_DOT(name, conv)                                                   \
+    float name##_dot_f32(const void *restrict row, const float *restrict x, int64_t n) { \
+        const uint16_t *h = (const uint16_t *)row;                                    \
+        float buf[64];                                                                \
+        float acc[8] = {0};                                                           \
+        for (int64_t i = 0; i < n; i += 64) {                                         \
+            int m = n - i < 64 ? (int)(n - i) : 64;                                   \
+            for (int k = 0; k < m; k++) buf[k] = conv(h[i + k]);                      \
+            int m8 = m - m % 8;                                                       \
+            acc8(acc, buf, x + i, m8);                                                \
+            for (int k = m8; k < m; k++) acc[k - m8] += buf[k] * x[i + k];            \
+        }                                                                             \
+        return sum8(acc);                                                             \
+    }
+
+DEFINE_HALF_DOT(f16, f16_to_f32)
+DEFINE_HALF_DOT(bf16, bf16_to_f32)
+
+/* ---- quantize ------------------------------------------------------------------ */
+
+/* The element of largest magnitude (the first one on ties), sign kept. */
+static inline float signed_absmax(const float *x, int n) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < n; j++) {
+        if (amax < fabsf(x[j])) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    }
+    return max;
+}
+
+static inline void min_max(const float *x, int n, float *mn, float *mx) {
+    float lo = x[0], hi = x[0];
+    for (int j = 1; j < n; j++) {
+        if (x[j] < lo) lo = x[j];
+        if (x[j] > hi) hi = x[j];
+    }
+    *mn = lo;
+    *mx = hi;
+}
+
+void q4_0_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q4_0 *y = (block_q4_0 *)dst;
+    for (int64_t i = 0; i < n / QK4_0; i++) {
+        const float *x = src + i * QK4_0;
+        const float d = signed_absmax(x, QK4_0) / -8;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_f16(d);
+        for (int j = 0; j < QK4_0 / 2; j++) {
+            int q0 = trunc_clamp(x[j] * id + 8.5f, 15);
+            int q1 = trunc_clamp(x[j + QK4_0 / 2] * id + 8.5f, 15);
+            y[i].qs[j] = (uint8_t)(q0 | q1 << 4);
+        }
+    }
+}
+
+void q4_1_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q4_1 *y = (block_q4_1 *)dst;
+    for (int64_t i = 0; i < n / QK4_1; i++) {
+        const float *x = src + i * QK4_1;
+        float mn, mx;
+        min_max(x, QK4_1, &mn, &mx);
+        const float d = (mx - mn) / 15;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_f16(d);
+        y[i].m = f32_to_f16(mn);
+        for (int j = 0; j < QK4_1 / 2; j++) {
+            int q0 = trunc_clamp((x[j] - mn) * id + 0.5f, 15);
+            int q1 = trunc_clamp((x[j + QK4_1 / 2] - mn) * id + 0.5f, 15);
+            y[i].qs[j] = (uint8_t)(q0 | q1 << 4);
+        }
+    }
+}
+
+static inline void store_u32(uint8_t p[4], uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+void q5_0_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q5_0 *y = (block_q5_0 *)dst;
+    for (int64_t i = 0; i < n / QK5_0; i++) {
+        const float *x = src + i * QK5_0;
+        const float d = signed_absmax(x, QK5_0) / -16;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        uint32_t qh = 0;
+        y[i].d = f32_to_f16(d);
+        for (int j = 0; j < QK5_0 / 2; j++) {
+            int q0 = trunc_clamp(x[j] * id + 16.5f, 31);
+            int q1 = trunc_clamp(x[j + QK5_0 / 2] * id + 16.5f, 31);
+            y[i].qs[j] = (uint8_t)((q0 & 0x0f) | (q1 & 0x0f) << 4);
+            qh |= (uint32_t)(q0 >> 4) << j | (uint32_t)(q1 >> 4) << (j + QK5_0 / 2);
+        }
+        store_u32(y[i].qh, qh);
+    }
+}
+
+void q5_1_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q5_1 *y = (block_q5_1 *)dst;
+    for (int64_t i = 0; i < n / QK5_1; i++) {
+        const float *x = src + i * QK5_1;
+        float mn, mx;
+        min_max(x, QK5_1, &mn, &mx);
+        const float d = (mx - mn) / 31;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        uint32_t qh = 0;
+        y[i].d = f32_to_f16(d);
+        y[i].m = f32_to_f16(mn);
+        for (int j = 0; j < QK5_1 / 2; j++) {
+            int q0 = trunc_clamp((x[j] - mn) * id + 0.5f, 31);
+            int q1 = trunc_clamp((x[j + QK5_1 / 2] - mn) * id + 0.5f, 31);
+            y[i].qs[j] = (uint8_t)((q0 & 0x0f) | (q1 & 0x0f) << 4);
+            qh |= (uint32_t)(q0 >> 4) << j | (uint32_t)(q1 >> 4) << (j + QK5_1 / 2);
+        }
+        store_u32(y[i].qh, qh);
+    }
+}
+
+static inline float absmax(const float *x, int n) {
+    float amax = 0.0f;
+    for (int j = 0; j < n; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+    return amax;
+}
+
+void q8_0_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q8_0 *y = (block_q8_0 *)dst;
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        const float *x = src + i * QK8_0;
+        const float d = absmax(x, QK8_0) / 127;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_f16(d);
+        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)round_clamp(x[j] * id, 127);
+    }
+}
+
+void q8_1_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q8_1 *y = (block_q8_1 *)dst;
+    for (int64_t i = 0; i < n / QK8_1; i++) {
+        const float *x = src + i * QK8_1;
+        const float d = absmax(x, QK8_1) / 127;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < QK8_1; j++) {
+            y[i].qs[j] = (int8_t)round_clamp(x[j] * id, 127);
+            sum += y[i].qs[j];
+        }
+        y[i].d = f32_to_f16(d);
+        y[i].s = f32_to_f16((float)sum * d);
+    }
+}
+
+void q8_K_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q8_K *y = (block_q8_K *)dst;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float *x = src + i * QK_K;
+        const float max = signed_absmax(x, QK_K);
+        if (max == 0.0f || !(max == max)) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        /* -127 / max, not -128: the most negative value maps to -127 */
+        const float iscale = -127.0f / max;
+        for (int j = 0; j < QK_K; j++) y[i].qs[j] = (int8_t)round_even_clamp(iscale * x[j], 127);
+        for (int g = 0; g < QK_K / 16; g++) {
+            int sum = 0;
+            for (int l = 0; l < 16; l++) sum += y[i].qs[16 * g + l];
+            y[i].bsums[g] = (int16_t)sum;
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
