@@ -2,19 +2,31 @@
 """make_quant_fixtures.py — golden fixtures for owl's tensor types.
 
 Writes tests/fixtures/quants/<type>.bin, read by tests/unit/test_dequant.c.
-The reference is gguf-py (pip package `gguf`, module gguf.quants), which
-mirrors ggml's reference C code; float16 conversions come from numpy, the
-same conversion gguf-py uses when it writes F16 tensors.
+Two independent references:
+  * gguf-py (pip package `gguf`, module gguf.quants), numpy code that
+    mirrors ggml's reference C; float16 conversions come from numpy, the
+    same conversion gguf-py uses when it writes F16 tensors;
+  * llama.cpp's own C code (ggml's *_ref quantizers and to_float), called
+    through ctypes in the libggml-base.so that llama-cpp-python ships.
+Where both can dequantize a block, the script asserts they agree bit for
+bit before writing anything.
 
 For each type:
-  * dequantize sections: quantized bytes and the float32 values gguf-py
-    dequantizes them to. The bytes are (a) edge-case and random floats
-    quantized by gguf-py where gguf-py can quantize the type (Q4_0, Q4_1,
-    Q5_0, Q5_1, Q8_0, BF16, F16) and (b) random bytes with sane f16 scales
-    (finite, some subnormal, some negative), which is how the K-quants
-    (Q2_K..Q6_K) are covered: gguf-py only dequantizes them.
-  * a quantize section where gguf-py quantizes: input floats and the bytes
-    gguf-py makes of them; owl's from_float must give the same bytes.
+  * dequantize sections: quantized bytes and the float32 values the
+    reference dequantizes them to. The bytes are
+      (a) edge-case and random floats quantized by gguf-py where gguf-py
+          can quantize the type (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, BF16, F16);
+      (b) random bytes with sane f16 scales (finite, some subnormal, some
+          negative) -- the K-quants (Q2_K..Q6_K), which gguf-py only
+          dequantizes, are covered this way;
+      (c) Gaussian and edge-case rows quantized by llama.cpp's reference
+          quantizer (every quantized type, K-quants included), i.e. blocks
+          as real model files hold them;
+      (d) a few rows of the real SmolLM2 model file when it is present
+          (Q4_1 and Q8_0 tensors), dequantized by gguf-py.
+  * quantize sections where a reference quantizes: input floats and the
+    bytes gguf-py (Q4_0..Q8_0, F16, BF16) or llama.cpp (also Q8_1, Q8_K)
+    makes of them; owl's from_float must give the same bytes.
   * f16.bin also holds the f32 value of every one of the 65536 f16 bit
     patterns.
 
@@ -32,15 +44,18 @@ File layout (little endian):
          u64 n_bytes  bytes of the quantized data
          payload as above
 
-Run from the repository root:  python3 scripts/reference/make_quant_fixtures.py
-The output is deterministic (fixed seeds).
+Run: python3 scripts/reference/make_quant_fixtures.py [model.gguf]
+(default model: ~/.cache/owl/SmolLM2-135M-Instruct.Q4_1.gguf). The output
+is deterministic (fixed seeds). Made with gguf 0.19.0, numpy 2.4.6,
+llama-cpp-python 0.3.36.
 """
+import ctypes
 import os
 import struct
 import sys
 
 import numpy as np
-from gguf import quants
+from gguf import GGUFReader, quants
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType as T
 
 OUT_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures", "quants"))
@@ -133,14 +148,14 @@ def simple_quant(qtype, rng):
         deq = quants.dequantize(raw.reshape(1, -1), qtype).reshape(-1)
         secs.append(section(KIND_DEQUANT, deq.size, raw.tobytes(), deq))
     secs.append(section(KIND_QUANT, x.size, q.tobytes(), x))
-    write(qtype, secs)
+    return secs
 
 
 def k_quant(qtype, rng):
     raw = random_blocks(rng, qtype, 6).reshape(-1)
     deq = quants.dequantize(raw.reshape(1, -1), qtype).reshape(-1)
     assert np.all(np.isfinite(deq))
-    write(qtype, [section(KIND_DEQUANT, deq.size, raw.tobytes(), deq)])
+    return [section(KIND_DEQUANT, deq.size, raw.tobytes(), deq)]
 
 
 def f32_rounding_cases(rng, half_bits):
@@ -204,16 +219,127 @@ def bf16_fixture(rng):
                    section(KIND_DEQUANT, deq.size, rnd.tobytes(), deq)])
 
 
+class Ggml:
+    """llama.cpp's reference quantizers and dequantizers, through ctypes in
+    the libggml-base.so / libggml-cpu.so that llama-cpp-python ships."""
+
+    class TypeTraits(ctypes.Structure):  # struct ggml_type_traits (ggml.h)
+        _fields_ = [("type_name", ctypes.c_char_p), ("blck_size", ctypes.c_int64),
+                    ("blck_size_interleave", ctypes.c_int64), ("type_size", ctypes.c_size_t),
+                    ("is_quantized", ctypes.c_bool), ("to_float", ctypes.c_void_p),
+                    ("from_float_ref", ctypes.c_void_p)]
+
+    class CpuTraits(ctypes.Structure):  # struct ggml_type_traits_cpu (ggml-cpu.h)
+        _fields_ = [("from_float", ctypes.c_void_p), ("vec_dot", ctypes.c_void_p),
+                    ("vec_dot_type", ctypes.c_int), ("nrows", ctypes.c_int64)]
+
+    ROW_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+
+    def __init__(self):
+        try:
+            import llama_cpp
+        except ImportError:
+            sys.exit("llama-cpp-python is needed (pip install llama-cpp-python)")
+        lib = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
+        self.base = ctypes.CDLL(os.path.join(lib, "libggml-base.so"))
+        self.cpu = ctypes.CDLL(os.path.join(lib, "libggml-cpu.so"))
+        self.base.ggml_get_type_traits.restype = ctypes.POINTER(self.TypeTraits)
+        self.base.ggml_get_type_traits.argtypes = [ctypes.c_int]
+        self.cpu.ggml_get_type_traits_cpu.restype = ctypes.POINTER(self.CpuTraits)
+        self.cpu.ggml_get_type_traits_cpu.argtypes = [ctypes.c_int]
+
+    def traits(self, qtype):
+        tt = self.base.ggml_get_type_traits(int(qtype)).contents
+        assert (tt.blck_size, tt.type_size) == GGML_QUANT_SIZES[qtype] or qtype == T.Q8_1, qtype
+        return tt
+
+    def quantize(self, qtype, x):
+        tt = self.traits(qtype)
+        fn = tt.from_float_ref
+        if not fn and qtype == T.Q8_K:   # Q8_K's reference lives in ggml-cpu
+            fn = self.cpu.ggml_get_type_traits_cpu(int(qtype)).contents.from_float
+        assert fn, qtype
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.zeros(x.size // tt.blck_size * tt.type_size, dtype=np.uint8)
+        self.ROW_FN(fn)(x.ctypes.data, out.ctypes.data, x.size)
+        return out
+
+    def dequantize(self, qtype, raw):
+        tt = self.traits(qtype)
+        assert tt.to_float, qtype
+        raw = np.ascontiguousarray(raw, dtype=np.uint8)
+        n = raw.size // tt.type_size * tt.blck_size
+        out = np.zeros(n, dtype=np.float32)
+        self.ROW_FN(tt.to_float)(raw.ctypes.data, out.ctypes.data, n)
+        return out
+
+
+def llama_cpp_sections(ggml, qtype, rng):
+    """Rows quantized by llama.cpp's reference quantizer, dequantized by
+    llama.cpp; gguf-py must dequantize them to the same bits."""
+    block = 256 if qtype in K_QUANTS or qtype == T.Q8_K else 32
+    n_blocks = 6 if block == 256 else 24
+    x = edge_floats(rng, block, n_blocks)
+    raw = ggml.quantize(qtype, x)
+    secs = []
+    if qtype not in (T.Q8_1, T.Q8_K):     # no dequantizer in ggml-base for these
+        deq = ggml.dequantize(qtype, raw)
+        ref = quants.dequantize(raw.reshape(1, -1), qtype).reshape(-1)
+        if not np.array_equal(deq.view(np.uint32), ref.view(np.uint32)):
+            sys.exit(f"{qtype.name}: llama.cpp and gguf-py dequantize differently")
+        secs.append(section(KIND_DEQUANT, deq.size, raw.tobytes(), deq))
+    if qtype in QUANTIZABLE or qtype in (T.Q8_1, T.Q8_K):
+        if qtype in QUANTIZABLE:
+            with np.errstate(all="ignore"):
+                mine = quants.quantize(x.reshape(1, -1), qtype).reshape(-1)
+            if not np.array_equal(mine, raw):
+                sys.exit(f"{qtype.name}: llama.cpp and gguf-py quantize differently")
+        secs.append(section(KIND_QUANT, x.size, raw.tobytes(), x))
+    return secs
+
+
+def model_sections(path):
+    """A few rows of each quantized type in a real model file."""
+    out = {}
+    if not os.path.exists(path):
+        print(f"note: {path} not found, no real-model blocks")
+        return out
+    reader = GGUFReader(path)
+    for t in reader.tensors:
+        qt = T(int(t.tensor_type))
+        if qt in out or qt not in QUANTIZABLE + K_QUANTS:
+            continue
+        rows = np.asarray(t.data)[:1].reshape(-1)     # the first row's bytes
+        if rows.size > 4096:
+            rows = rows[:4096 // GGML_QUANT_SIZES[qt][1] * GGML_QUANT_SIZES[qt][1]]
+        raw = np.ascontiguousarray(rows, dtype=np.uint8)
+        deq = quants.dequantize(raw.reshape(1, -1), qt).reshape(-1)
+        print(f"real blocks: {t.name} ({qt.name}), {raw.size} bytes")
+        out[qt] = [section(KIND_DEQUANT, deq.size, raw.tobytes(), deq)]
+    return out
+
+
 def main():
     if sys.byteorder != "little":
         sys.exit("fixtures are little endian; run on a little-endian host")
+    model = sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser(
+        "~/.cache/owl/SmolLM2-135M-Instruct.Q4_1.gguf")
+    ggml = Ggml()
     rng = np.random.default_rng(20261123)
     f16_fixture(rng)
     bf16_fixture(rng)
+    secs = {}
     for t in QUANTIZABLE:
-        simple_quant(t, rng)
+        secs[t] = simple_quant(t, rng)
     for t in K_QUANTS:
-        k_quant(t, rng)
+        secs[t] = k_quant(t, rng)
+    rng = np.random.default_rng(1123)
+    for t in QUANTIZABLE + K_QUANTS + [T.Q8_1, T.Q8_K]:
+        secs.setdefault(t, []).extend(llama_cpp_sections(ggml, t, rng))
+    for t, more in model_sections(model).items():
+        secs[t].extend(more)
+    for t, s in secs.items():
+        write(t, s)
 
 
 if __name__ == "__main__":

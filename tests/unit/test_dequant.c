@@ -359,6 +359,7 @@ int main(void) {
         {"q4_1", OWL_TYPE_Q4_1}, {"q5_0", OWL_TYPE_Q5_0}, {"q5_1", OWL_TYPE_Q5_1},
         {"q8_0", OWL_TYPE_Q8_0}, {"q2_k", OWL_TYPE_Q2_K}, {"q3_k", OWL_TYPE_Q3_K},
         {"q4_k", OWL_TYPE_Q4_K}, {"q5_k", OWL_TYPE_Q5_K}, {"q6_k", OWL_TYPE_Q6_K},
+        {"q8_1", OWL_TYPE_Q8_1}, {"q8_k", OWL_TYPE_Q8_K},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) check_fixture(files[i].name, files[i].type);
     check_activation_types();
