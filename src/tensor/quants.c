@@ -82,29 +82,29 @@ static void block_q4_1_deq(const block_q4_1 *restrict b, float *restrict y) {
     }
 }
 
-static inline uint32_t load_u32(const uint8_t p[4]) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+/* The fifth bits of a Q5 block, bit j of qh for element j, as 0 or 16. */
+static inline void q5_high_bits(const uint8_t qh[4], uint8_t h[32]) {
+    for (int k = 0; k < 4; k++)
+        for (int j = 0; j < 8; j++) h[8 * k + j] = (uint8_t)(((qh[k] >> j) & 1) << 4);
 }
 
 static void block_q5_0_deq(const block_q5_0 *restrict b, float *restrict y) {
     const float d = load_f16(b->d);
-    const uint32_t qh = load_u32(b->qh);
+    uint8_t h[32];
+    q5_high_bits(b->qh, h);
     for (int j = 0; j < QK5_0 / 2; j++) {
-        int lo = (b->qs[j] & 0x0f) | (int)((qh >> j) & 1) << 4;
-        int hi = (b->qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
-        y[j] = d * (float)(lo - 16);
-        y[j + QK5_0 / 2] = d * (float)(hi - 16);
+        y[j] = d * (float)(((b->qs[j] & 0x0f) | h[j]) - 16);
+        y[j + QK5_0 / 2] = d * (float)(((b->qs[j] >> 4) | h[j + 16]) - 16);
     }
 }
 
 static void block_q5_1_deq(const block_q5_1 *restrict b, float *restrict y) {
     const float d = load_f16(b->d), m = load_f16(b->m);
-    const uint32_t qh = load_u32(b->qh);
+    uint8_t h[32];
+    q5_high_bits(b->qh, h);
     for (int j = 0; j < QK5_1 / 2; j++) {
-        int lo = (b->qs[j] & 0x0f) | (int)((qh >> j) & 1) << 4;
-        int hi = (b->qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
-        y[j] = d * (float)lo + m;
-        y[j + QK5_1 / 2] = d * (float)hi + m;
+        y[j] = d * (float)((b->qs[j] & 0x0f) | h[j]) + m;
+        y[j + QK5_1 / 2] = d * (float)((b->qs[j] >> 4) | h[j + 16]) + m;
     }
 }
 
@@ -214,19 +214,21 @@ static void block_q5_K_deq(const block_q5_K *restrict b, float *restrict y) {
 
 static void block_q6_K_deq(const block_q6_K *restrict b, float *restrict y) {
     const float d = load_f16(b->d);
-    const uint8_t *ql = b->ql, *qh = b->qh;
-    const int8_t *sc = b->scales;
-    for (int half = 0; half < 2; half++, y += 128, ql += 64, qh += 32, sc += 8) {
-        for (int l = 0; l < 32; l++) {
-            const int is = l / 16;
-            const int q1 = ((ql[l] & 0x0f) | ((qh[l] >> 0) & 3) << 4) - 32;
-            const int q2 = ((ql[l + 32] & 0x0f) | ((qh[l] >> 2) & 3) << 4) - 32;
-            const int q3 = ((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) - 32;
-            const int q4 = ((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) - 32;
-            y[l] = d * (float)sc[is] * (float)q1;
-            y[l + 32] = d * (float)sc[is + 2] * (float)q2;
-            y[l + 64] = d * (float)sc[is + 4] * (float)q3;
-            y[l + 96] = d * (float)sc[is + 6] * (float)q4;
+    float dl[QK_K / 16]; /* d * scale of each sub-block of 16, as ggml rounds it */
+    for (int i = 0; i < QK_K / 16; i++) dl[i] = d * (float)b->scales[i];
+    /* each half of 128: ql[0..63] and qh[0..31]; quarter k of 32 elements
+     * takes nibble k / 2 of ql[32 * (k % 2) + l] and bits 2k..2k+1 of qh[l] */
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *ql = b->ql + 64 * half, *qh = b->qh + 32 * half;
+        const float *s = dl + 8 * half;
+        float *o = y + 128 * half;
+        for (int k = 0; k < 4; k++) {
+            const uint8_t *lo = ql + 32 * (k % 2);
+            const int nib = 4 * (k / 2), hs = 2 * k;
+            for (int l = 0; l < 32; l++) {
+                int q = (((lo[l] >> nib) & 0x0f) | ((qh[l] >> hs) & 3) << 4) - 32;
+                o[32 * k + l] = s[2 * k + l / 16] * (float)q;
+            }
         }
     }
 }
@@ -273,9 +275,22 @@ void f32_to_float(const void *restrict src, float *restrict dst, int64_t n) {
     memcpy(dst, src, (size_t)n * sizeof(float));
 }
 
+/* f16 -> f32 without branches, so rows convert in vector registers: the
+ * half's exponent and mantissa, moved into an f32's places, read as a
+ * float 2^112 too small (a subnormal half becomes a subnormal float); one
+ * exact multiply by 2^112 fixes the exponent and normalises subnormals.
+ * Inf and NaN (exponent 31) take all-ones instead. Same bits as
+ * f16_to_f32 (base/f16.h) for all 65536 inputs (test_dequant checks). */
+static inline float f16_to_f32_branchless(uint16_t h) {
+    uint32_t em = (uint32_t)(h & 0x7fff) << 13;
+    uint32_t r = f32_bits(f32_from_bits(em) * 0x1p112f);
+    r = em >= 0x0f800000u ? em | 0x7f800000u : r;
+    return f32_from_bits(r | (uint32_t)(h & 0x8000) << 16);
+}
+
 void f16_row_to_float(const void *restrict src, float *restrict dst, int64_t n) {
     const uint16_t *h = (const uint16_t *)src;
-    for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32(h[i]);
+    for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32_branchless(h[i]);
 }
 
 void bf16_row_to_float(const void *restrict src, float *restrict dst, int64_t n) {
@@ -323,7 +338,7 @@ float f32_dot_f32(const void *restrict row, const float *restrict x, int64_t n) 
         return sum8(acc);                                                             \
     }
 
-DEFINE_HALF_DOT(f16, f16_to_f32)
+DEFINE_HALF_DOT(f16, f16_to_f32_branchless)
 DEFINE_HALF_DOT(bf16, bf16_to_f32)
 
 /* ---- quantize ------------------------------------------------------------------ */
