@@ -9,12 +9,28 @@
 #include "owl.h"
 #include "../io/gguf.h"
 #include "../tokenizer/tokenizer.h"
+#include "hparams.h"
+#include "weights.h"
+
+struct arch_ops;
+
+/* What only a model with weights has. */
+struct model_impl {
+    const struct arch_ops *arch;
+    hparams hp;
+    model_weights w;
+};
 
 struct owl_model {
     gguf *gg;        /* the open file (owns the map) */
     tokenizer *tok;  /* always present */
     /* hyperparameters and weights: see model/hparams.h, model/weights.h */
     struct model_impl *impl; /* NULL when vocab_only */
+    char *arch_name; /* general.architecture ("" when absent), owned */
+    char *name;      /* general.name ("" when absent), owned */
+    char **kv_str;   /* (gg->n_kv) NUL-terminated copies of string values,
+                        NULL for other types; for owl_model_meta_str */
+    char **tensor_names; /* (gg->n_tensors) NUL-terminated, owned */
 };
 
 #endif

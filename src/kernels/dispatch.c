@@ -1,0 +1,46 @@
+/* dispatch.c — the kernel table, chosen once from the CPU features
+ * (base/cpu.h, capped by OWL_ISA=scalar|avx2|avx512). */
+#include <pthread.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "../base/cpu.h"
+
+static const kernel_table table_scalar = {
+    .isa = "scalar", .dot = dot_ref, .axpy = axpy_ref, .gemm_tile = gemm_tile_ref,
+};
+#if defined(__x86_64__)
+static const kernel_table table_avx2 = {
+    .isa = "avx2", .dot = dot_avx2, .axpy = axpy_avx2, .gemm_tile = gemm_tile_avx2,
+};
+static const kernel_table table_avx512 = {
+    .isa = "avx512", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
+};
+#endif
+
+const kernel_table *kernels_variant(const char *isa) {
+    const cpu_features *f = cpu_get();
+    if (strcmp(isa, "scalar") == 0) return &table_scalar;
+#if defined(__x86_64__)
+    if (strcmp(isa, "avx2") == 0 && f->avx2 && f->fma) return &table_avx2;
+    if (strcmp(isa, "avx512") == 0 && f->avx512f) return &table_avx512;
+#else
+    (void)f;
+#endif
+    return NULL;
+}
+
+static const kernel_table *chosen;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void choose(void) {
+    const kernel_table *t = kernels_variant("avx512");
+    if (!t) t = kernels_variant("avx2");
+    if (!t) t = &table_scalar;
+    chosen = t;
+}
+
+const kernel_table *kernels_get(void) {
+    pthread_once(&once, choose);
+    return chosen;
+}

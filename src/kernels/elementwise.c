@@ -1,0 +1,30 @@
+/* elementwise.c — RMSNorm, softmax and SwiGLU, scalar. They are a small
+ * share of the work next to the matmuls, so one plain version serves. */
+#include <math.h>
+
+#include "kernels.h"
+
+void rmsnorm(float *o, const float *x, const float *restrict w, int64_t n, float eps) {
+    float ss = 0;
+    for (int64_t i = 0; i < n; i++) ss += x[i] * x[i];
+    float r = 1.0f / sqrtf(ss / (float)n + eps);
+    for (int64_t i = 0; i < n; i++) o[i] = x[i] * r * w[i];
+}
+
+void softmax(float *x, int64_t n) {
+    if (n <= 0) return;
+    float mx = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    float sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    float inv = 1.0f / sum;
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+void swiglu(float *o, const float *g, const float *restrict u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}

@@ -1,0 +1,86 @@
+/* kernels.h — the compute kernels of the forward pass.
+ *
+ * Each op has a scalar reference (always built, the truth the tests hold
+ * every variant to). The inner loops that pay for SIMD — the f32 dot and
+ * axpy of attention and the matmul micro-kernel — have AVX2 and AVX-512
+ * variants (vec_avx2.c, vec_avx512.c) reached through one table filled
+ * once from the CPU features (dispatch.c). Everything accumulates in fp32.
+ *
+ * Signatures: output first, inputs const, sizes explicit.
+ * Letters: B batch rows, R weight rows, n (or K) the shared inner length,
+ * D head_dim, N cells attended. */
+#ifndef OWL_KERNELS_KERNELS_H
+#define OWL_KERNELS_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* y[b*ldy + r] = (add ? y[b*ldy + r] : 0) + dot(x[b*ldx .. +n), w[r*ldw .. +n))
+ * for b < B, r < R: a tile of y(B, R) = x(B, n) · w(R, n)^T, fp32 weights. */
+typedef void (*gemm_tile_fn)(float *restrict y, ptrdiff_t ldy, const float *restrict x,
+                             ptrdiff_t ldx, int64_t B, const float *restrict w, ptrdiff_t ldw,
+                             int64_t R, int64_t n, bool add);
+
+typedef struct kernel_table {
+    const char *isa; /* "scalar", "avx2", "avx512" */
+    float (*dot)(const float *restrict a, const float *restrict b, int64_t n);
+    /* y[i] += a * x[i] */
+    void (*axpy)(float *restrict y, float a, const float *restrict x, int64_t n);
+    gemm_tile_fn gemm_tile;
+} kernel_table;
+
+/* The table for this CPU (filled once, thread-safe). */
+const kernel_table *kernels_get(void);
+/* The table of one ISA ("scalar", "avx2", "avx512"), or NULL when this
+ * CPU (or OWL_ISA) does not allow it. For tests and benchmarks. */
+const kernel_table *kernels_variant(const char *isa);
+
+/* ---- scalar references ------------------------------------------------ */
+float dot_ref(const float *restrict a, const float *restrict b, int64_t n);
+void axpy_ref(float *restrict y, float a, const float *restrict x, int64_t n);
+void gemm_tile_ref(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,
+                   int64_t B, const float *restrict w, ptrdiff_t ldw, int64_t R, int64_t n,
+                   bool add);
+
+/* ---- ISA variants (only call through the table) ------------------------ */
+float dot_avx2(const float *restrict a, const float *restrict b, int64_t n);
+void axpy_avx2(float *restrict y, float a, const float *restrict x, int64_t n);
+void gemm_tile_avx2(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,
+                    int64_t B, const float *restrict w, ptrdiff_t ldw, int64_t R, int64_t n,
+                    bool add);
+float dot_avx512(const float *restrict a, const float *restrict b, int64_t n);
+void axpy_avx512(float *restrict y, float a, const float *restrict x, int64_t n);
+void gemm_tile_avx512(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,
+                      int64_t B, const float *restrict w, ptrdiff_t ldw, int64_t R, int64_t n,
+                      bool add);
+
+/* ---- norms, activations, softmax (elementwise.c) ------------------------ */
+/* o(n) = x / sqrt(mean(x^2) + eps) * w; o may equal x. */
+void rmsnorm(float *o, const float *x, const float *restrict w, int64_t n, float eps);
+/* x(n) = softmax(x), max-subtracted. */
+void softmax(float *x, int64_t n);
+/* o(n) = silu(g) * u, silu(g) = g / (1 + exp(-g)); o may equal g. */
+void swiglu(float *o, const float *g, const float *restrict u, int64_t n);
+
+/* ---- RoPE (rope.c) ------------------------------------------------------ */
+/* cs(n_rot) = (cos, sin) of angle pos * pos_scale * theta^(-2i/n_rot) for
+ * i < n_rot/2, computed in double: the table one row (position) uses in
+ * every layer. */
+void rope_table(float *restrict cs, int32_t pos, int32_t n_rot, float theta, float pos_scale);
+/* Rotates x(n_head, head_dim) in place, the first n_rot channels of each
+ * head. neox=false: pairs (2i, 2i+1) (llama.cpp "normal", GGUF llama);
+ * neox=true: pairs (i, i + n_rot/2). */
+void rope_apply(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot,
+                const float *restrict cs, bool neox);
+
+/* ---- attention (attention.c) --------------------------------------------- */
+/* One query head over N cached cells:
+ *   out(D) = softmax_c(scale * q · k_c) · v_c,  c in cells[0..N)
+ * with k_c = k + cells[c]*stride, v_c likewise (stride in floats).
+ * scores(N) is scratch. N == 0 gives out = 0. Uses kt's dot and axpy. */
+void attention_head(float *restrict out, const float *restrict q, const float *k,
+                    const float *v, size_t stride, const int32_t *restrict cells, int32_t N,
+                    int32_t D, float scale, float *restrict scores, const kernel_table *kt);
+
+#endif

@@ -1,0 +1,54 @@
+/* matmul.h — y(B, rows) = x(B, cols) · W(rows, cols)^T for a weight W of
+ * any dtype, split by rows over the context's thread pool.
+ *
+ * Exact fp32 path: for B == 1 each weight row is dotted with x by its
+ * type's dot_f32 (tensor/dtype.h); for B > 1 a tile of weight rows is
+ * dequantized once into a per-thread scratch and dotted with all B rows
+ * (row reuse: no whole-matrix dequantization, no allocation).
+ *
+ * Several matmuls sharing the same x (q, k, v; gate, up) run in one pass
+ * over the pool, so their rows are shared out together. */
+#ifndef OWL_KERNELS_MATMUL_H
+#define OWL_KERNELS_MATMUL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels.h"
+#include "../base/threadpool.h"
+
+/* A 2-D weight matrix W (rows, cols) in its file type: a view, not owned. */
+typedef struct mat {
+    const void *data;    /* NULL when absent */
+    int type;            /* owl_type */
+    int64_t rows, cols;  /* GGUF ne[1], ne[0] */
+    size_t row_size;     /* bytes of one row */
+} mat;
+
+typedef struct matmul_op {
+    float *y;         /* (B, w->rows), row stride ldy floats */
+    ptrdiff_t ldy;
+    const float *x;   /* (B, w->cols), row stride ldx floats */
+    ptrdiff_t ldx;
+    const mat *w;
+    bool add;         /* y += x·W^T instead of y = */
+} matmul_op;
+
+/* Weight rows one thread dequantizes at a time (B > 1). */
+#define MATMUL_TILE_ROWS 32
+
+typedef struct matmul_ctx {
+    threadpool *pool;
+    const kernel_table *kt;
+    float *scratch;       /* (threads, MATMUL_TILE_ROWS * max_cols), aligned */
+    int64_t max_cols;     /* widest W this scratch serves */
+} matmul_ctx;
+
+/* Floats of scratch one thread needs for weights up to max_cols wide. */
+size_t matmul_scratch_per_thread(int64_t max_cols);
+
+/* Runs ops[0..n_ops), each y = x·W^T for B rows; all cols <= max_cols. */
+void matmul(const matmul_ctx *mc, int64_t B, const matmul_op *ops, int n_ops);
+
+#endif

@@ -1,0 +1,30 @@
+/* arch.h — the registry of model families. Each family is one small file
+ * (arch/llama.c) that reads its GGUF hyperparameter keys into hparams and
+ * binds its tensors by name; registry.c maps general.architecture to it.
+ * Adding a family = one file + one line in registry.c. */
+#ifndef OWL_MODEL_ARCH_H
+#define OWL_MODEL_ARCH_H
+
+#include "owl.h"
+#include "../../io/gguf.h"
+#include "../hparams.h"
+#include "../weights.h"
+
+typedef struct arch_ops {
+    const char *name; /* general.architecture value, e.g. "llama" */
+    /* Reads <arch>.* keys into hp (hp->n_vocab is already set from the
+     * tokenizer). Validates every value. */
+    owl_status (*load_hparams)(const gguf *g, hparams *hp);
+    /* Binds every weight, checking shapes against hp; may set
+     * hp->tied_output. w->layers is allocated by the caller (hp->n_layer). */
+    owl_status (*bind_weights)(const gguf *g, hparams *hp, model_weights *w);
+} arch_ops;
+
+/* The family named name[0..len), or NULL. */
+const arch_ops *arch_find(const char *name, size_t len);
+/* "llama, ..." — the supported families, for error messages. */
+const char *arch_supported(void);
+
+extern const arch_ops arch_llama;
+
+#endif

@@ -1,0 +1,154 @@
+/* llama.c — the llama family (Llama 1-3, SmolLM, Mistral-style GGUFs):
+ * RMSNorm, RoPE on pairs (2i, 2i+1) — GGUF stores llama Q/K rows already
+ * permuted for that style — grouped-query attention, SwiGLU MLP, and an
+ * output projection that is tied to token_embd when output.weight is absent.
+ *
+ * Reads the llama.* GGUF keys into hparams and binds tensors by name. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arch.h"
+#include "../../base/status.h"
+
+/* The value of an integer key in [lo, hi]; def when absent and !required. */
+static owl_status get_int(const gguf *g, const char *key, bool required, uint32_t def,
+                          uint32_t lo, uint32_t hi, int32_t *out) {
+    uint32_t v = def;
+    int r = gguf_get_u32(g, key, &v);
+    if (r < 0) return owl_err_prefix(OWL_ERR_FORMAT, "%s", g->path);
+    if (r == 0 && required)
+        return owl_err(OWL_ERR_FORMAT, "%s: metadata key '%s' is missing", g->path, key);
+    if (v < lo || v > hi)
+        return owl_err(OWL_ERR_FORMAT, "%s: metadata '%s' = %u is out of range [%u, %u]",
+                       g->path, key, v, lo, hi);
+    *out = (int32_t)v;
+    return OWL_OK;
+}
+
+static owl_status get_float(const gguf *g, const char *key, float def, float lo, float hi,
+                            float *out) {
+    float v = def;
+    int r = gguf_get_f32(g, key, &v);
+    if (r < 0) return owl_err_prefix(OWL_ERR_FORMAT, "%s", g->path);
+    if (!(v >= lo && v <= hi)) /* also rejects NaN */
+        return owl_err(OWL_ERR_FORMAT, "%s: metadata '%s' = %g is out of range [%g, %g]",
+                       g->path, key, (double)v, (double)lo, (double)hi);
+    *out = v;
+    return OWL_OK;
+}
+
+#define LIM (1u << 20) /* a generous bound on every size, keeps products in range */
+
+static owl_status llama_hparams(const gguf *g, hparams *hp) {
+    owl_status s;
+    int32_t n_kv = 0, key_len = 0, val_len = 0, n_rot = 0;
+    if ((s = get_int(g, "llama.context_length", false, 2048, 1, 1u << 30, &hp->n_ctx_train)) ||
+        (s = get_int(g, "llama.embedding_length", true, 0, 1, LIM, &hp->n_embd)) ||
+        (s = get_int(g, "llama.block_count", true, 0, 1, 4096, &hp->n_layer)) ||
+        (s = get_int(g, "llama.feed_forward_length", true, 0, 1, LIM, &hp->n_ff)) ||
+        (s = get_int(g, "llama.attention.head_count", true, 0, 1, 4096, &hp->n_head)))
+        return s;
+    if ((s = get_int(g, "llama.attention.head_count_kv", false, (uint32_t)hp->n_head, 1,
+                     (uint32_t)hp->n_head, &n_kv)))
+        return s;
+    hp->n_head_kv = n_kv;
+    if (hp->n_head % hp->n_head_kv != 0)
+        return owl_err(OWL_ERR_FORMAT, "%s: %d attention heads do not split into %d kv heads",
+                       g->path, hp->n_head, hp->n_head_kv);
+    uint32_t def_hd = (uint32_t)(hp->n_embd / hp->n_head);
+    if ((s = get_int(g, "llama.attention.key_length", false, def_hd, 1, 4096, &key_len)) ||
+        (s = get_int(g, "llama.attention.value_length", false, (uint32_t)key_len, 1, 4096,
+                     &val_len)))
+        return s;
+    if (key_len != val_len)
+        return owl_err(OWL_ERR_UNSUPPORTED, "%s: key length %d != value length %d",
+                       g->path, key_len, val_len);
+    hp->head_dim = key_len;
+    if ((s = get_int(g, "llama.rope.dimension_count", false, (uint32_t)key_len, 2,
+                     (uint32_t)key_len, &n_rot)))
+        return s;
+    if (n_rot % 2)
+        return owl_err(OWL_ERR_FORMAT, "%s: rope dimension count %d is odd", g->path, n_rot);
+    hp->n_rot = n_rot;
+    hp->rope_style = ROPE_STYLE_NORM;
+    if ((s = get_float(g, "llama.attention.layer_norm_rms_epsilon", 1e-5f, 0.0f, 1.0f,
+                       &hp->norm_eps)) ||
+        (s = get_float(g, "llama.rope.freq_base", 10000.0f, 1e-3f, 1e12f, &hp->rope_theta)))
+        return s;
+
+    /* RoPE scaling: llama.rope.scaling.type (+ factor), or the older
+     * llama.rope.scale_linear. */
+    hp->rope_scaling = ROPE_SCALING_NONE;
+    hp->rope_factor = 1.0f;
+    hp->rope_orig_ctx = hp->n_ctx_train;
+    gguf_str st;
+    int r = gguf_get_str(g, "llama.rope.scaling.type", &st);
+    if (r < 0) return owl_err_prefix(OWL_ERR_FORMAT, "%s", g->path);
+    float factor = 1.0f;
+    if ((s = get_float(g, "llama.rope.scaling.factor", 1.0f, 0.0f, 1e6f, &factor))) return s;
+    if (r > 0) {
+        if (gguf_str_eq(st, "none")) {
+            factor = 1.0f;
+        } else if (gguf_str_eq(st, "linear")) {
+            hp->rope_scaling = ROPE_SCALING_LINEAR;
+        } else {
+            return owl_err(OWL_ERR_UNSUPPORTED,
+                           "%s: rope scaling '%.*s' is not supported yet (supported: none, linear)",
+                           g->path, (int)(st.len > 64 ? 64 : st.len), st.ptr);
+        }
+    } else {
+        float lin = 1.0f;
+        if ((s = get_float(g, "llama.rope.scale_linear", 1.0f, 0.0f, 1e6f, &lin))) return s;
+        if (lin != 1.0f) factor = lin;
+        if (factor != 1.0f && factor != 0.0f) hp->rope_scaling = ROPE_SCALING_LINEAR;
+    }
+    if (hp->rope_scaling == ROPE_SCALING_LINEAR) {
+        if (!(factor > 0.0f))
+            return owl_err(OWL_ERR_FORMAT, "%s: rope scaling factor %g must be > 0", g->path,
+                           (double)factor);
+        hp->rope_factor = factor;
+    }
+    int32_t orig = 0;
+    if ((s = get_int(g, "llama.rope.scaling.original_context_length", false,
+                     (uint32_t)hp->n_ctx_train, 1, 1u << 30, &orig)))
+        return s;
+    hp->rope_orig_ctx = orig;
+
+    hp->qkv_bias = false;
+    hp->qk_norm = false;
+    return OWL_OK;
+}
+
+static owl_status llama_bind(const gguf *g, hparams *hp, model_weights *w) {
+    const int64_t V = hp->n_vocab, C = hp->n_embd, F = hp->n_ff;
+    const int64_t QD = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t KD = (int64_t)hp->n_head_kv * hp->head_dim;
+    owl_status s;
+    if ((s = weights_bind_mat(g, "token_embd.weight", 0, V, C, true, &w->tok_embd)) ||
+        (s = weights_bind_vec(g, "output_norm.weight", 0, C, true, &w->output_norm)) ||
+        (s = weights_bind_mat(g, "output.weight", 0, V, C, false, &w->output)))
+        return s;
+    hp->tied_output = w->output.data == NULL;
+    if (hp->tied_output) w->output = w->tok_embd;
+    for (int il = 0; il < hp->n_layer; il++) {
+        layer_weights *l = &w->layers[il];
+        if ((s = weights_bind_vec(g, "blk.%d.attn_norm.weight", il, C, true, &l->attn_norm)) ||
+            (s = weights_bind_mat(g, "blk.%d.attn_q.weight", il, QD, C, true, &l->wq)) ||
+            (s = weights_bind_mat(g, "blk.%d.attn_k.weight", il, KD, C, true, &l->wk)) ||
+            (s = weights_bind_mat(g, "blk.%d.attn_v.weight", il, KD, C, true, &l->wv)) ||
+            (s = weights_bind_mat(g, "blk.%d.attn_output.weight", il, C, QD, true, &l->wo)) ||
+            (s = weights_bind_vec(g, "blk.%d.ffn_norm.weight", il, C, true, &l->ffn_norm)) ||
+            (s = weights_bind_mat(g, "blk.%d.ffn_gate.weight", il, F, C, true, &l->w_gate)) ||
+            (s = weights_bind_mat(g, "blk.%d.ffn_up.weight", il, F, C, true, &l->w_up)) ||
+            (s = weights_bind_mat(g, "blk.%d.ffn_down.weight", il, C, F, true, &l->w_down)))
+            return s;
+    }
+    return OWL_OK;
+}
+
+const arch_ops arch_llama = {
+    .name = "llama",
+    .load_hparams = llama_hparams,
+    .bind_weights = llama_bind,
+};

@@ -1,0 +1,240 @@
+/* forward.c — owl_decode: the batch-first forward pass of a decoder-only
+ * transformer (llama family and the flags of hparams).
+ *
+ *   x = embed(tokens)                                   (B, C)
+ *   for each layer:
+ *     xn = rmsnorm(x) * attn_norm
+ *     q, k, v = xn · Wq^T, xn · Wk^T, xn · Wv^T       (B, H*D), (B, Hkv*D) x2
+ *     rope(q, k); K/V cache[cell[b]] = k[b], v[b]
+ *     att[b, h] = attention(q[b, h], cells of seq[b] with pos <= pos[b])
+ *     x += att · Wo^T
+ *     xn = rmsnorm(x) * ffn_norm
+ *     x += (silu(xn · Wgate^T) * (xn · Wup^T)) · Wdown^T
+ *   logits[j] = (rmsnorm(x[row_j]) * output_norm) · Wout^T   rows that asked
+ *
+ * The tokens of all sequences of a batch go through each matmul together
+ * (a GEMM for a prompt, a GEMV for one token). Row-wise steps (norms, rope,
+ * SwiGLU) and attention (by (row, head)) are split over the thread pool.
+ * Letters as in context.h. */
+#include <math.h>
+#include <string.h>
+
+#include "context.h"
+#include "../base/mem.h"
+#include "../base/status.h"
+#include "../tensor/dtype.h"
+
+/* ---- batch checks ---------------------------------------------------------- */
+
+static owl_status validate(const owl_context *ctx, const owl_batch *b, int32_t *n_out) {
+    if (!b) return owl_err(OWL_ERR_ARG, "owl_decode: batch is NULL");
+    if (b->n <= 0) return owl_err(OWL_ERR_ARG, "owl_decode: batch is empty (n = %d)", b->n);
+    if ((uint32_t)b->n > ctx->params.n_batch)
+        return owl_err(OWL_ERR_ARG, "owl_decode: batch of %d tokens exceeds n_batch %u", b->n,
+                       ctx->params.n_batch);
+    if (!b->token || !b->pos || !b->seq)
+        return owl_err(OWL_ERR_ARG, "owl_decode: batch token, pos and seq must not be NULL");
+    const int32_t V = ctx->hp->n_vocab;
+    int32_t n = 0;
+    for (int32_t i = 0; i < b->n; i++) {
+        if (b->token[i] < 0 || b->token[i] >= V)
+            return owl_err(OWL_ERR_ARG, "owl_decode: batch row %d: token %d is out of range [0, %d)",
+                           i, b->token[i], V);
+        if (b->seq[i] < 0 || (uint32_t)b->seq[i] >= ctx->params.n_seq_max)
+            return owl_err(OWL_ERR_ARG,
+                           "owl_decode: batch row %d: sequence id %d is out of range [0, %u)", i,
+                           b->seq[i], ctx->params.n_seq_max);
+        if (b->pos[i] < 0)
+            return owl_err(OWL_ERR_ARG, "owl_decode: batch row %d: position %d is negative", i,
+                           b->pos[i]);
+        if (b->logits ? b->logits[i] != 0 : i == b->n - 1) n++;
+    }
+    *n_out = n;
+    return OWL_OK;
+}
+
+/* ---- row-parallel steps --------------------------------------------------- */
+
+typedef enum step {
+    STEP_EMBED,     /* x[b] = token_embd[token[b]], rope table of pos[b] */
+    STEP_NORM_ATTN, /* xn[b] = rmsnorm(x[b]) * attn_norm */
+    STEP_ROPE_KV,   /* rope q[b], k[b]; copy k[b], v[b] into the cache */
+    STEP_ATTN,      /* att[b, h] for every (b, h) */
+    STEP_NORM_FFN,  /* xn[b] = rmsnorm(x[b]) * ffn_norm */
+    STEP_SWIGLU,    /* ff_gate[b] = silu(ff_gate[b]) * ff_up[b] */
+    STEP_NORM_OUT,  /* xn[j] = rmsnorm(x[row_j]) * output_norm, j < n_out */
+} step;
+
+typedef struct fwd {
+    owl_context *ctx;
+    const owl_batch *b;
+    int il;           /* layer */
+    step st;
+    int64_t n_items;  /* rows, or (row, head) pairs for STEP_ATTN */
+    const int32_t *out_rows; /* (n_out) batch rows that want logits */
+} fwd;
+
+/* Attention for items [i0, i1) of (row, head) pairs, on thread ith. */
+static void attn_items(const fwd *f, int64_t i0, int64_t i1, int ith) {
+    owl_context *ctx = f->ctx;
+    const hparams *hp = ctx->hp;
+    const kv_cache *kv = &ctx->kv;
+    const int32_t H = hp->n_head, D = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    const float scale = 1.0f / sqrtf((float)D);
+    float *scores = ctx->att_scores + (size_t)ith * kv->n_ctx;
+    int32_t *cells = ctx->att_cells + (size_t)ith * kv->n_ctx;
+    const float *kbase = kv_cache_k(kv, f->il, 0), *vbase = kv_cache_v(kv, f->il, 0);
+    int32_t row = -1, n_cells = 0;
+    for (int64_t it = i0; it < i1; it++) {
+        int32_t b = (int32_t)(it / H), h = (int32_t)(it % H);
+        if (b != row) { /* the cells row b may see, once for all its heads */
+            row = b;
+            n_cells = 0;
+            const int32_t s = f->b->seq[b], p = f->b->pos[b];
+            for (uint32_t c = 0; c < kv->end; c++)
+                if (kv->cells[c].seq == s && kv->cells[c].pos <= p) cells[n_cells++] = (int32_t)c;
+        }
+        const int32_t g = h / group; /* kv head serving query head h */
+        attention_head(ctx->att + (size_t)b * H * D + (size_t)h * D,
+                       ctx->q + (size_t)b * H * D + (size_t)h * D, kbase + (size_t)g * D,
+                       vbase + (size_t)g * D, (size_t)kv->row_elems, cells, n_cells, D, scale,
+                       scores, ctx->kt);
+    }
+}
+
+static void step_worker(void *arg, int ith, int nth) {
+    const fwd *f = arg;
+    owl_context *ctx = f->ctx;
+    const hparams *hp = ctx->hp;
+    const model_weights *w = ctx->w;
+    const int64_t C = hp->n_embd, QD = (int64_t)hp->n_head * hp->head_dim,
+                  KD = (int64_t)hp->n_head_kv * hp->head_dim, F = hp->n_ff;
+    const int64_t i0 = f->n_items * ith / nth, i1 = f->n_items * (ith + 1) / nth;
+    if (f->st == STEP_ATTN) {
+        attn_items(f, i0, i1, ith);
+        return;
+    }
+    const layer_weights *l = f->st == STEP_EMBED || f->st == STEP_NORM_OUT ? NULL : &w->layers[f->il];
+    for (int64_t b = i0; b < i1; b++) {
+        switch (f->st) {
+        case STEP_EMBED: {
+            const mat *e = &w->tok_embd;
+            dtype_get(e->type)->to_float((const uint8_t *)e->data +
+                                             (size_t)f->b->token[b] * e->row_size,
+                                         ctx->x + b * C, C);
+            float scale = hp->rope_scaling == ROPE_SCALING_LINEAR ? 1.0f / hp->rope_factor : 1.0f;
+            rope_table(ctx->rope_cs + b * hp->n_rot, f->b->pos[b], hp->n_rot, hp->rope_theta, scale);
+            break;
+        }
+        case STEP_NORM_ATTN:
+            rmsnorm(ctx->xn + b * C, ctx->x + b * C, l->attn_norm.data, C, hp->norm_eps);
+            break;
+        case STEP_ROPE_KV: {
+            const float *cs = ctx->rope_cs + b * hp->n_rot;
+            bool neox = hp->rope_style == ROPE_STYLE_NEOX;
+            rope_apply(ctx->q + b * QD, hp->n_head, hp->head_dim, hp->n_rot, cs, neox);
+            rope_apply(ctx->k + b * KD, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, neox);
+            memcpy(kv_cache_k(&ctx->kv, f->il, ctx->cell[b]), ctx->k + b * KD,
+                   sizeof(float) * (size_t)KD);
+            memcpy(kv_cache_v(&ctx->kv, f->il, ctx->cell[b]), ctx->v + b * KD,
+                   sizeof(float) * (size_t)KD);
+            break;
+        }
+        case STEP_NORM_FFN:
+            rmsnorm(ctx->xn + b * C, ctx->x + b * C, l->ffn_norm.data, C, hp->norm_eps);
+            break;
+        case STEP_SWIGLU:
+            swiglu(ctx->ff_gate + b * F, ctx->ff_gate + b * F, ctx->ff_up + b * F, F);
+            break;
+        case STEP_NORM_OUT:
+            rmsnorm(ctx->xn + b * C, ctx->x + (int64_t)f->out_rows[b] * C, w->output_norm.data, C,
+                    hp->norm_eps);
+            break;
+        case STEP_ATTN:
+            break;
+        }
+    }
+}
+
+/* Runs one step over n items: on the pool, or inline when one item. */
+static void run_step(fwd *f, step st, int64_t n_items) {
+    f->st = st;
+    f->n_items = n_items;
+    if (n_items <= 1)
+        step_worker(f, 0, 1);
+    else
+        threadpool_run(f->ctx->pool, step_worker, f);
+}
+
+/* ---- the layer stack ------------------------------------------------------ */
+
+static void forward(owl_context *ctx, const owl_batch *b, int32_t n_out, const int32_t *out_rows) {
+    const hparams *hp = ctx->hp;
+    const model_weights *w = ctx->w;
+    const int64_t B = b->n, C = hp->n_embd, QD = (int64_t)hp->n_head * hp->head_dim,
+                  KD = (int64_t)hp->n_head_kv * hp->head_dim, F = hp->n_ff;
+    fwd f = {.ctx = ctx, .b = b, .out_rows = out_rows};
+    run_step(&f, STEP_EMBED, B);
+    for (int il = 0; il < hp->n_layer; il++) {
+        const layer_weights *l = &w->layers[il];
+        f.il = il;
+        run_step(&f, STEP_NORM_ATTN, B);
+        const matmul_op qkv[3] = {
+            {ctx->q, QD, ctx->xn, C, &l->wq, false},
+            {ctx->k, KD, ctx->xn, C, &l->wk, false},
+            {ctx->v, KD, ctx->xn, C, &l->wv, false},
+        };
+        matmul(&ctx->mm, B, qkv, 3);
+        run_step(&f, STEP_ROPE_KV, B);
+        run_step(&f, STEP_ATTN, B * hp->n_head);
+        const matmul_op o = {ctx->x, C, ctx->att, QD, &l->wo, true};
+        matmul(&ctx->mm, B, &o, 1);
+        run_step(&f, STEP_NORM_FFN, B);
+        const matmul_op gu[2] = {
+            {ctx->ff_gate, F, ctx->xn, C, &l->w_gate, false},
+            {ctx->ff_up, F, ctx->xn, C, &l->w_up, false},
+        };
+        matmul(&ctx->mm, B, gu, 2);
+        run_step(&f, STEP_SWIGLU, B);
+        const matmul_op down = {ctx->x, C, ctx->ff_gate, F, &l->w_down, true};
+        matmul(&ctx->mm, B, &down, 1);
+    }
+    if (n_out == 0) return;
+    run_step(&f, STEP_NORM_OUT, n_out);
+    const matmul_op out = {ctx->logits, hp->n_vocab, ctx->xn, C, &w->output, false};
+    matmul(&ctx->mm, n_out, &out, 1);
+}
+
+owl_status owl_decode(owl_context *ctx, const owl_batch *batch) {
+    if (!ctx) return owl_err(OWL_ERR_ARG, "owl_decode: context is NULL");
+    int32_t n_out = 0;
+    owl_status s = validate(ctx, batch, &n_out);
+    if (s != OWL_OK) return s;
+    const int32_t n = batch->n;
+
+    /* room for the logits: grows only when a batch asks for more rows than before */
+    if (n_out > ctx->out_cap) {
+        float *lg = owl_xreallocarray(ctx->logits, (size_t)n_out * (size_t)ctx->hp->n_vocab,
+                                      sizeof(float));
+        if (!lg) return OWL_ERR_NOMEM;
+        ctx->logits = lg;
+        ctx->out_cap = n_out;
+    }
+    /* cells for every row, or OWL_ERR_FULL with the cache untouched */
+    s = kv_cache_find(&ctx->kv, n, ctx->cell);
+    if (s != OWL_OK) return s;
+    ctx->n_last = 0;
+    for (int32_t i = 0; i < n; i++) kv_cache_take(&ctx->kv, ctx->cell[i], batch->pos[i], batch->seq[i]);
+
+    /* rows that want logits: out_idx maps batch row -> logits row (-1: none),
+     * out_rows lists those batch rows in order */
+    int32_t j = 0;
+    for (int32_t i = 0; i < n; i++) {
+        bool want = batch->logits ? batch->logits[i] != 0 : i == n - 1;
+        ctx->out_idx[i] = want ? j : -1;
+        if (want) ctx->out_rows[j++] = i;
+    }
+    forward(ctx, batch, n_out, ctx->out_rows);
+    ctx->n_last = n;
+    return OWL_OK;
+}

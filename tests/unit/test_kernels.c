@@ -1,0 +1,281 @@
+/* test_kernels.c — every kernel against a reference a person can check.
+ *
+ * - dot, axpy and the gemm tile: each ISA variant this CPU has against the
+ *   scalar reference (normalized error: |a - b| / sum |terms|), at lengths
+ *   that hit every tail;
+ * - rmsnorm, softmax, swiglu, rope (both pair styles), attention_head:
+ *   against the textbook formula computed in double;
+ * - matmul over F32, F16, Q8_0, Q4_1 weights, B = 1 (dot_f32 path) and
+ *   B = 7 (dequantized tile path), 1 and 3 threads: against a double
+ *   product of the dequantized weights.
+ * Prints the ISA variants it tested. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "base/threadpool.h"
+#include "check.h"
+#include "kernels/kernels.h"
+#include "kernels/matmul.h"
+#include "tensor/dtype.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static float frand(void) { /* uniform in [-1, 1) */
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((rng >> 40) / (double)(1u << 24) * 2.0 - 1.0);
+}
+static void fill(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = frand();
+}
+
+/* |got - want| / (sum of |terms| + tiny): an error relative to the
+ * magnitude that went in, immune to cancellation */
+static double nerr(double got, double want, double mag) { return fabs(got - want) / (mag + 1e-30); }
+
+static void test_vec(const kernel_table *kt) {
+    static const int64_t lens[] = {0, 1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100, 576, 1536};
+    float a[1536], b[1536], y0[1536], y1[1536];
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        int64_t n = lens[li];
+        fill(a, n);
+        fill(b, n);
+        double want = 0, mag = 0;
+        for (int64_t i = 0; i < n; i++) want += (double)a[i] * b[i], mag += fabs((double)a[i] * b[i]);
+        double e = nerr(kt->dot(a, b, n), want, mag);
+        CHECK(e < 1e-6, "%s dot n=%lld: normalized error %g", kt->isa, (long long)n, e);
+        fill(y0, n);
+        memcpy(y1, y0, sizeof(float) * (size_t)n);
+        axpy_ref(y0, 0.37f, a, n);
+        kt->axpy(y1, 0.37f, a, n);
+        double worst = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double d = fabs((double)y0[i] - y1[i]) / (fabs(y0[i]) + fabs(0.37 * a[i]) + 1e-30);
+            if (d > worst) worst = d;
+        }
+        CHECK(worst < 1e-6, "%s axpy n=%lld: error %g", kt->isa, (long long)n, worst);
+    }
+}
+
+static void test_gemm_tile(const kernel_table *kt) {
+    enum { MAXB = 5, MAXR = 9, MAXN = 70, LD = 80 };
+    static const int64_t ns[] = {1, 8, 15, 16, 33, 70};
+    float x[MAXB * LD], w[MAXR * LD], y0[MAXB * 12], y1[MAXB * 12];
+    fill(x, MAXB * LD);
+    fill(w, MAXR * LD);
+    int bad = 0, runs = 0;
+    for (int add = 0; add < 2; add++)
+        for (int64_t B = 1; B <= MAXB; B++)
+            for (int64_t R = 1; R <= MAXR; R++)
+                for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+                    int64_t n = ns[ni];
+                    fill(y0, MAXB * 12);
+                    memcpy(y1, y0, sizeof y0);
+                    gemm_tile_ref(y0, 12, x, LD, B, w, LD, R, n, add);
+                    kt->gemm_tile(y1, 12, x, LD, B, w, LD, R, n, add);
+                    runs++;
+                    for (int64_t i = 0; i < MAXB * 12; i++) {
+                        int64_t b = i / 12, r = i % 12;
+                        bool inside = b < B && r < R;
+                        double mag = 0;
+                        if (inside)
+                            for (int64_t k = 0; k < n; k++) mag += fabs((double)x[b * LD + k] * w[r * LD + k]);
+                        if (add) mag += fabs(y0[i]);
+                        /* outside the tile nothing may change */
+                        if (inside ? nerr(y1[i], y0[i], mag) > 1e-6 : y1[i] != y0[i]) bad++;
+                    }
+                }
+    CHECK(bad == 0, "%s gemm_tile: %d wrong outputs in %d tiles", kt->isa, bad, runs);
+}
+
+static void test_elementwise(void) {
+    enum { N = 77 };
+    float x[N], w[N], o[N], g[N], u[N];
+    fill(x, N);
+    fill(w, N);
+    /* rmsnorm */
+    double ss = 0;
+    for (int i = 0; i < N; i++) ss += (double)x[i] * x[i];
+    double r = 1.0 / sqrt(ss / N + 1e-5);
+    rmsnorm(o, x, w, N, 1e-5f);
+    double worst = 0;
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(o[i] - x[i] * r * w[i]) / (fabs(x[i] * r * w[i]) + 1e-6));
+    CHECK(worst < 1e-5, "rmsnorm: relative error %g", worst);
+    /* softmax: sums to 1, matches exp(x - logsumexp) */
+    for (int i = 0; i < N; i++) o[i] = x[i] * 30; /* wide range */
+    double mx = -1e30, se = 0;
+    for (int i = 0; i < N; i++) mx = fmax(mx, o[i]);
+    for (int i = 0; i < N; i++) se += exp(o[i] - mx);
+    float in[N];
+    memcpy(in, o, sizeof in);
+    softmax(o, N);
+    worst = 0;
+    double sum = 0;
+    for (int i = 0; i < N; i++) {
+        double want = exp(in[i] - mx) / se;
+        worst = fmax(worst, fabs(o[i] - want));
+        sum += o[i];
+    }
+    CHECK(worst < 1e-6 && fabs(sum - 1) < 1e-5, "softmax: error %g, sum %g", worst, sum);
+    /* swiglu */
+    fill(g, N);
+    fill(u, N);
+    for (int i = 0; i < N; i++) g[i] *= 8;
+    swiglu(o, g, u, N);
+    worst = 0;
+    for (int i = 0; i < N; i++) {
+        double want = g[i] / (1 + exp(-(double)g[i])) * u[i];
+        worst = fmax(worst, fabs(o[i] - want) / (fabs(want) + 1e-6));
+    }
+    CHECK(worst < 1e-5, "swiglu: relative error %g", worst);
+}
+
+static void test_rope(void) {
+    enum { H = 3, D = 16 };
+    const int32_t n_rot = 12; /* partial rotation: channels 12..15 stay */
+    const float theta = 10000.0f;
+    for (int neox = 0; neox < 2; neox++)
+        for (int32_t pos = 0; pos < 200; pos += 37) {
+            float x[H * D], y[H * D], cs[D];
+            fill(x, H * D);
+            memcpy(y, x, sizeof x);
+            rope_table(cs, pos, n_rot, theta, 0.5f); /* linear scaling by 2 */
+            rope_apply(y, H, D, n_rot, cs, neox);
+            double worst = 0;
+            for (int h = 0; h < H; h++)
+                for (int i = 0; i < D; i++) {
+                    const float *xh = x + h * D;
+                    double want = xh[i];
+                    if (i < n_rot) {
+                        int half = n_rot / 2;
+                        int k = neox ? i % half : i / 2;   /* frequency index */
+                        bool first = neox ? i < half : i % 2 == 0;
+                        int mate = neox ? (first ? i + half : i - half) : (first ? i + 1 : i - 1);
+                        double a = pos * 0.5 * pow(theta, -2.0 * k / n_rot);
+                        /* (x_first + i x_second) * e^{ia} */
+                        want = first ? xh[i] * cos(a) - xh[mate] * sin(a)
+                                     : xh[mate] * sin(a) + xh[i] * cos(a);
+                    }
+                    worst = fmax(worst, fabs(y[h * D + i] - want));
+                }
+            CHECK(worst < 1e-5, "rope %s pos %d: error %g", neox ? "neox" : "norm", pos, worst);
+        }
+}
+
+static void test_attention(const kernel_table *kt) {
+    enum { D = 24, NC = 40, STRIDE = 3 * D };
+    float k[NC * STRIDE], v[NC * STRIDE], q[D], out[D], scores[NC];
+    fill(k, NC * STRIDE);
+    fill(v, NC * STRIDE);
+    fill(q, D);
+    for (int i = 0; i < D; i++) q[i] *= 4;
+    int32_t cells[NC];
+    int32_t N = 0;
+    for (int32_t c = NC - 1; c >= 0; c -= 3) cells[N++] = c; /* any order, with holes */
+    const float scale = 1.0f / sqrtf(D);
+    attention_head(out, q, k + D, v + D, STRIDE, cells, N, D, scale, scores, kt);
+    double s[NC], mx = -1e30, tot = 0, worst = 0;
+    for (int32_t c = 0; c < N; c++) {
+        double d = 0;
+        for (int i = 0; i < D; i++) d += (double)q[i] * k[cells[c] * STRIDE + D + i];
+        s[c] = d * scale;
+        mx = fmax(mx, s[c]);
+    }
+    for (int32_t c = 0; c < N; c++) tot += (s[c] = exp(s[c] - mx));
+    for (int i = 0; i < D; i++) {
+        double want = 0;
+        for (int32_t c = 0; c < N; c++) want += s[c] / tot * v[cells[c] * STRIDE + D + i];
+        worst = fmax(worst, fabs(out[i] - want));
+    }
+    CHECK(worst < 1e-5, "%s attention_head: error %g", kt->isa, worst);
+    attention_head(out, q, k, v, STRIDE, cells, 0, D, scale, scores, kt);
+    double z = 0;
+    for (int i = 0; i < D; i++) z += fabs(out[i]);
+    CHECK(z == 0, "%s attention_head over no cells must give zeros", kt->isa);
+}
+
+/* matmul of one type: y(B, R) = x(B, K) · W(R, K)^T, W quantized from random floats */
+static void test_matmul_type(int type, const kernel_table *kt, threadpool *pool) {
+    enum { R = 70, K = 96 };
+    const dtype_traits *tr = dtype_get(type);
+    if (!tr || !tr->from_float) {
+        CHECK(0, "type %d cannot be written: no matmul test", type);
+        return;
+    }
+    float wf[R * K], wd[K], x[7 * K], y[7 * R];
+    fill(wf, R * K);
+    size_t rs = dtype_row_size(type, K);
+    uint8_t *wq = owl_xmalloc(rs * R);
+    for (int r = 0; r < R; r++) tr->from_float(wf + r * K, wq + r * rs, K);
+    mat w = {wq, type, R, K, rs};
+    int T = threadpool_size(pool);
+    float *scratch = owl_xaligned(sizeof(float) * matmul_scratch_per_thread(K) * (size_t)T);
+    matmul_ctx mc = {pool, kt, scratch, K};
+    fill(x, 7 * K);
+    for (int B = 1; B <= 7; B += 6)
+        for (int add = 0; add < 2; add++) {
+            for (int i = 0; i < 7 * R; i++) y[i] = add ? 1.0f : 12345.0f;
+            matmul_op op = {y, R, x, K, &w, add};
+            matmul(&mc, B, &op, 1);
+            double worst = 0;
+            for (int r = 0; r < R; r++) {
+                tr->to_float(wq + r * rs, wd, K); /* the weights as owl reads them */
+                for (int b = 0; b < B; b++) {
+                    double want = add ? 1.0 : 0.0, mag = add ? 1.0 : 0.0;
+                    for (int i = 0; i < K; i++) {
+                        want += (double)x[b * K + i] * wd[i];
+                        mag += fabs((double)x[b * K + i] * wd[i]);
+                    }
+                    worst = fmax(worst, nerr(y[b * R + r], want, mag));
+                }
+            }
+            CHECK(worst < 1e-5, "matmul %s B=%d add=%d isa=%s threads=%d: normalized error %g",
+                  tr->name, B, add, kt->isa, T, worst);
+        }
+    /* several ops in one pass, sharing x */
+    float y2[7 * R], y3[7 * R];
+    matmul_op ops[2] = {{y2, R, x, K, &w, false}, {y3, R, x, K, &w, false}};
+    matmul(&mc, 7, ops, 2);
+    matmul_op one = {y, R, x, K, &w, false};
+    matmul(&mc, 7, &one, 1);
+    CHECK(memcmp(y, y2, sizeof y) == 0 && memcmp(y, y3, sizeof y) == 0,
+          "matmul %s: two ops in one pass differ from one op alone", tr->name);
+    owl_afree(scratch);
+    free(wq);
+}
+
+int main(void) {
+    static const char *isas[] = {"scalar", "avx2", "avx512"};
+    printf("dispatch chose: %s\n", kernels_get()->isa);
+    for (size_t i = 0; i < 3; i++) {
+        const kernel_table *kt = kernels_variant(isas[i]);
+        if (!kt) {
+            printf("%s: not available on this CPU, skipped\n", isas[i]);
+            continue;
+        }
+        printf("testing %s\n", kt->isa);
+        test_vec(kt);
+        test_gemm_tile(kt);
+        test_attention(kt);
+    }
+    test_elementwise();
+    test_rope();
+    static const int types[] = {OWL_TYPE_F32, OWL_TYPE_F16, OWL_TYPE_Q8_0, OWL_TYPE_Q4_1};
+    for (int nt = 1; nt <= 3; nt += 2) {
+        threadpool *pool = NULL;
+        if (threadpool_new(nt, &pool) != OWL_OK) {
+            CHECK(0, "threadpool_new(%d): %s", nt, owl_last_error());
+            continue;
+        }
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+            test_matmul_type(types[i], kernels_get(), pool);
+            test_matmul_type(types[i], kernels_variant("scalar"), pool);
+        }
+        threadpool_free(pool);
+    }
+    return check_done();
+}
