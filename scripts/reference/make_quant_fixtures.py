@@ -25,8 +25,9 @@ For each type:
       (d) a few rows of the real SmolLM2 model file when it is present
           (Q4_1 and Q8_0 tensors), dequantized by gguf-py.
   * quantize sections where a reference quantizes: input floats and the
-    bytes gguf-py (Q4_0..Q8_0, F16, BF16) or llama.cpp (also Q8_1, Q8_K)
-    makes of them; owl's from_float must give the same bytes.
+    bytes gguf-py (Q4_0..Q8_0, F16, BF16) or llama.cpp (also Q8_1, Q8_K,
+    Q4_K, Q5_K, Q6_K) makes of them; owl's from_float must give the same
+    bytes.
   * f16.bin also holds the f32 value of every one of the 65536 f16 bit
     patterns.
 
@@ -65,6 +66,8 @@ KIND_DEQUANT, KIND_QUANT, KIND_F16_TABLE = 1, 2, 3
 # types gguf-py can quantize, and those it can only dequantize
 QUANTIZABLE = [T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0]
 K_QUANTS = [T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K]
+# K-quants owl can quantize: llama.cpp's quantizer gives their quantize fixtures
+OWL_QUANTIZES_K = (T.Q4_K, T.Q5_K, T.Q6_K)
 
 # byte offsets of the f16 scale fields inside each block (the rest of a
 # random block may be any bytes)
@@ -130,6 +133,7 @@ def edge_floats(rng, block, n_blocks):
     rows.append(rng.normal(0, 1, block) * np.exp2(rng.integers(-10, 10, block)))  # mixed magnitudes
     rows.append(np.arange(block) - block / 2.0)                           # a ramp: exact halves
     rows.append((np.arange(block) - block / 2.0) / 8.0)
+    t = rng.normal(0, 0.02, block); t[rng.integers(0, block, 3)] = [1.5, -2.0, 0.9]; rows.append(t)  # outliers
     while len(rows) < n_blocks:
         rows.append(rng.normal(0, 1, block) * rng.uniform(0.01, 3))
     return np.concatenate(rows[:n_blocks]).astype(np.float32)
@@ -278,7 +282,7 @@ def llama_cpp_sections(ggml, qtype, rng):
     """Rows quantized by llama.cpp's reference quantizer, dequantized by
     llama.cpp; gguf-py must dequantize them to the same bits."""
     block = 256 if qtype in K_QUANTS or qtype == T.Q8_K else 32
-    n_blocks = 6 if block == 256 else 24
+    n_blocks = 18 if block == 256 else 24     # 13 edge cases, the rest Gaussian
     x = edge_floats(rng, block, n_blocks)
     raw = ggml.quantize(qtype, x)
     secs = []
@@ -288,7 +292,7 @@ def llama_cpp_sections(ggml, qtype, rng):
         if not np.array_equal(deq.view(np.uint32), ref.view(np.uint32)):
             sys.exit(f"{qtype.name}: llama.cpp and gguf-py dequantize differently")
         secs.append(section(KIND_DEQUANT, deq.size, raw.tobytes(), deq))
-    if qtype in QUANTIZABLE or qtype in (T.Q8_1, T.Q8_K):
+    if qtype in QUANTIZABLE or qtype in (T.Q8_1, T.Q8_K) + OWL_QUANTIZES_K:
         if qtype in QUANTIZABLE:
             with np.errstate(all="ignore"):
                 mine = quants.quantize(x.reshape(1, -1), qtype).reshape(-1)

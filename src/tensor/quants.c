@@ -4,15 +4,19 @@
  * Bit-exactness. The dequantizers do the same float operations, in the
  * same order, as ggml's reference code and gguf-py's quants.py (which
  * mirrors it): e.g. Q4_1 is (d * q) + m, Q4_K is (d * sc) * q - (dmin * m),
- * Q6_K is (d * sc) * q. With FMA contraction off (CMakeLists.txt passes
- * -ffp-contract=off) every value equals the reference bit for bit; the unit
- * test test_dequant holds them to fixtures made by gguf-py.
+ * Q6_K is (d * sc) * q. Their products are exact (an f16 times small
+ * integers fits in 24 bits), so only the final add rounds and even FMA
+ * contraction could not change them. The quantizers are more delicate
+ * (x * id + 8.5 truncated, least-squares searches in the K-quants), so the
+ * library is built with -ffp-contract=off (CMakeLists.txt), as ggml's
+ * reference is. test_dequant holds every type to fixtures from gguf-py
+ * and from llama.cpp's C code, bit for bit.
  *
- * The quantizers follow ggml's reference rounding: truncation of x*id + 8.5
+ * The quantizers round as ggml's reference does: truncation of x*id + 8.5
  * (Q4_0) or + 0.5 (Q4_1, Q5_1) or + 16.5 (Q5_0), roundf (half away from
- * zero) for Q8_0 / Q8_1, round half to even for Q8_K. Conversions to
- * integers are clamped first, so NaN or inf in the input give a block of
- * garbage values but never undefined behaviour.
+ * zero) for Q8_0 / Q8_1, round half to even for Q8_K and the K-quants.
+ * Conversions to integers are clamped first, so NaN or inf in the input
+ * give a block of garbage values but never undefined behaviour.
  *
  * The dot products dequantize one block into a stack buffer and multiply it
  * with x through 8 running fp32 partial sums (added pairwise at the end),
@@ -495,5 +499,260 @@ void q8_K_from_float(const float *restrict src, void *restrict dst, int64_t n) {
             y[i].bsums[g] = (int16_t)sum;
         }
         y[i].d = 1.0f / iscale;
+    }
+}
+
+/* ---- K-quant quantizers (Q4_K, Q5_K, Q6_K) ------------------------------------
+ *
+ * Same results as ggml's reference quantizers (what llama.cpp's quantize
+ * tool writes without an importance matrix), checked bit for bit against
+ * llama.cpp in test_dequant. Each sub-block first gets its own float scale
+ * (and min) from a small search; the super-block then stores those scales
+ * as 6- or 8-bit integers relative to one f16 d (and dmin), and the values
+ * are quantized again with the scales as stored. A sub-block whose stored
+ * scale comes out 0 keeps the levels found by its search. */
+
+/* Nearest integer, ties to even, for |v| < 2^22 (a larger v is clamped
+ * first; NaN gives 0). */
+static inline int nearest_even(float v) {
+    if (!(v == v)) return 0;
+    if (v > 4194303.0f) v = 4194303.0f;
+    if (v < -4194303.0f) v = -4194303.0f;
+    return (int)(f32_bits(v + 12582912.0f) & 0x007fffff) - 0x00400000;
+}
+
+static inline int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Fits x[0..n) ~ scale * L - neg_min with levels L in 0..nmax, min <= 0,
+ * minimising sum w * err^2. Starts from the plain min/max mapping, then
+ * tries nstep + 1 stretched grids (nmax + rmin + rdelta * k levels over
+ * the range) and refits scale and min of each by weighted least squares,
+ * keeping the best. Returns the scale; *neg_min = -min. */
+static float fit_scale_min(int n, int nmax, const float *restrict x, const float *restrict w,
+                           uint8_t *restrict L, float *restrict neg_min, float rmin, float rdelta,
+                           int nstep) {
+    uint8_t cand[32];
+    float lo = x[0], hi = x[0];
+    float sum_w = w[0], sum_x = sum_w * x[0];
+    for (int i = 1; i < n; i++) {
+        if (x[i] < lo) lo = x[i];
+        if (x[i] > hi) hi = x[i];
+        sum_w += w[i];
+        sum_x += w[i] * x[i];
+    }
+    if (lo > 0) lo = 0;
+    if (hi == lo) {
+        memset(L, 0, (size_t)n);
+        *neg_min = -lo;
+        return 0.0f;
+    }
+    float iscale = nmax / (hi - lo);
+    float scale = 1 / iscale;
+    float best = 0;
+    for (int i = 0; i < n; i++) {
+        L[i] = (uint8_t)clamp_int(nearest_even(iscale * (x[i] - lo)), 0, nmax);
+        float e = scale * L[i] + lo - x[i];
+        best += w[i] * (e * e);
+    }
+    for (int k = 0; k <= nstep; k++) {
+        iscale = (rmin + rdelta * k + nmax) / (hi - lo);
+        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+        for (int i = 0; i < n; i++) {
+            int l = clamp_int(nearest_even(iscale * (x[i] - lo)), 0, nmax);
+            cand[i] = (uint8_t)l;
+            sum_l += w[i] * l;
+            sum_l2 += w[i] * l * l;
+            sum_xl += w[i] * l * x[i];
+        }
+        float det = sum_w * sum_l2 - sum_l * sum_l;
+        if (!(det > 0)) continue;
+        float s = (sum_w * sum_xl - sum_x * sum_l) / det;
+        float m = (sum_l2 * sum_x - sum_l * sum_xl) / det;
+        if (m > 0) { /* the min may only lower the range */
+            m = 0;
+            s = sum_xl / sum_l2;
+        }
+        float err = 0;
+        for (int i = 0; i < n; i++) {
+            float e = s * cand[i] + m - x[i];
+            err += w[i] * (e * e);
+        }
+        if (err < best) {
+            memcpy(L, cand, (size_t)n);
+            best = err;
+            scale = s;
+            lo = m;
+        }
+    }
+    *neg_min = -lo;
+    return scale;
+}
+
+/* Q4_K and Q5_K: 8 sub-blocks of 32 with a scale and a min each, levels
+ * 0..nmax (15 or 31). Fills y's d, dmin and scales; L gets the levels. */
+static void kquant_scale_min_block(const float *restrict x, int nmax, float rmin, int nstep,
+                                   uint16_t *d_out, uint16_t *dmin_out, uint8_t scales[K_SCALE_SIZE],
+                                   uint8_t L[QK_K]) {
+    float sc[QK_K / 32], mn[QK_K / 32], w[32];
+    float max_scale = 0, max_min = 0;
+    for (int j = 0; j < QK_K / 32; j++) {
+        const float *xs = x + 32 * j;
+        float sum_x2 = 0;
+        for (int l = 0; l < 32; l++) sum_x2 += xs[l] * xs[l];
+        const float av_x = sqrtf(sum_x2 / 32);
+        for (int l = 0; l < 32; l++) w[l] = av_x + fabsf(xs[l]);
+        sc[j] = fit_scale_min(32, nmax, xs, w, L + 32 * j, &mn[j], rmin, 0.1f, nstep);
+        if (sc[j] > max_scale) max_scale = sc[j];
+        if (mn[j] > max_min) max_min = mn[j];
+    }
+    const float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
+    const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+    memset(scales, 0, K_SCALE_SIZE);
+    for (int j = 0; j < QK_K / 32; j++) {
+        /* as the reference: the integer's low byte, then at most 63 */
+        uint8_t ls = (uint8_t)nearest_even(inv_scale * sc[j]);
+        uint8_t lm = (uint8_t)nearest_even(inv_min * mn[j]);
+        if (ls > 63) ls = 63;
+        if (lm > 63) lm = 63;
+        if (j < 4) {
+            scales[j] |= ls;
+            scales[j + 4] |= lm;
+        } else { /* low 4 bits in byte j + 4, top 2 on top of bytes j - 4 and j */
+            scales[j + 4] = (uint8_t)((ls & 0x0f) | (lm & 0x0f) << 4);
+            scales[j - 4] |= (uint8_t)((ls >> 4) << 6);
+            scales[j] |= (uint8_t)((lm >> 4) << 6);
+        }
+    }
+    *d_out = f32_to_f16(max_scale / 63.f);
+    *dmin_out = f32_to_f16(max_min / 63.f);
+    const float d = f16_to_f32(*d_out), dmin = f16_to_f32(*dmin_out);
+    for (int j = 0; j < QK_K / 32; j++) {
+        uint8_t s, m;
+        k4_scale_min(j, scales, &s, &m);
+        const float ds = d * (float)s;
+        if (ds == 0.0f) continue;
+        const float dm = dmin * (float)m;
+        for (int l = 0; l < 32; l++)
+            L[32 * j + l] = (uint8_t)clamp_int(nearest_even((x[32 * j + l] + dm) / ds), 0, nmax);
+    }
+}
+
+void q4_K_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q4_K *y = (block_q4_K *)dst;
+    uint8_t L[QK_K];
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        kquant_scale_min_block(src + i * QK_K, 15, -1.0f, 20, &y[i].d, &y[i].dmin, y[i].scales, L);
+        for (int j = 0; j < QK_K / 64; j++) /* 64 elements: low nibbles, then high */
+            for (int l = 0; l < 32; l++)
+                y[i].qs[32 * j + l] = (uint8_t)(L[64 * j + l] | L[64 * j + 32 + l] << 4);
+    }
+}
+
+void q5_K_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q5_K *y = (block_q5_K *)dst;
+    uint8_t L[QK_K];
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        kquant_scale_min_block(src + i * QK_K, 31, -0.5f, 15, &y[i].d, &y[i].dmin, y[i].scales, L);
+        memset(y[i].qh, 0, sizeof y[i].qh);
+        for (int j = 0; j < QK_K / 64; j++) {
+            for (int l = 0; l < 32; l++) {
+                int a = L[64 * j + l], b = L[64 * j + 32 + l];
+                y[i].qs[32 * j + l] = (uint8_t)((a & 0x0f) | (b & 0x0f) << 4);
+                y[i].qh[l] |= (uint8_t)((a >> 4) << (2 * j) | (b >> 4) << (2 * j + 1));
+            }
+        }
+    }
+}
+
+/* Symmetric fit for Q6_K sub-blocks: x ~ scale * l, l in -nmax..nmax-1,
+ * weights x^2. Tries 19 scales around nmax / max|x| and keeps the one that
+ * maximises (sum w x l)^2 / sum w l^2. L gets l + nmax. */
+static float fit_scale_sym(int n, int nmax, const float *restrict x, int8_t *restrict L) {
+    float amax = 0, max = 0;
+    for (int i = 0; i < n; i++) {
+        if (fabsf(x[i]) > amax) {
+            amax = fabsf(x[i]);
+            max = x[i];
+        }
+    }
+    if (amax < 1e-15f) {
+        memset(L, 0, (size_t)n);
+        return 0.0f;
+    }
+    float iscale = -nmax / max;
+    float sumlx = 0, suml2 = 0;
+    for (int i = 0; i < n; i++) {
+        int l = clamp_int(nearest_even(iscale * x[i]), -nmax, nmax - 1);
+        L[i] = (int8_t)(l + nmax);
+        float w = x[i] * x[i];
+        sumlx += w * x[i] * l;
+        suml2 += w * l * l;
+    }
+    float scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
+    float best = scale * sumlx;
+    for (int k = -9; k <= 9; k++) {
+        if (k == 0) continue;
+        iscale = -(nmax + 0.1f * k) / max;
+        sumlx = suml2 = 0;
+        for (int i = 0; i < n; i++) {
+            int l = clamp_int(nearest_even(iscale * x[i]), -nmax, nmax - 1);
+            float w = x[i] * x[i];
+            sumlx += w * x[i] * l;
+            suml2 += w * l * l;
+        }
+        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+            for (int i = 0; i < n; i++)
+                L[i] = (int8_t)(clamp_int(nearest_even(iscale * x[i]), -nmax, nmax - 1) + nmax);
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+void q6_K_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q6_K *y = (block_q6_K *)dst;
+    int8_t L[QK_K];
+    float sc[QK_K / 16];
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float *x = src + i * QK_K;
+        float max_scale = 0, max_abs = 0;
+        for (int j = 0; j < QK_K / 16; j++) {
+            sc[j] = fit_scale_sym(16, 32, x + 16 * j, L + 16 * j);
+            if (fabsf(sc[j]) > max_abs) {
+                max_abs = fabsf(sc[j]);
+                max_scale = sc[j];
+            }
+        }
+        if (max_abs < 1e-15f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const float iscale = -128.f / max_scale;
+        y[i].d = f32_to_f16(1 / iscale);
+        for (int j = 0; j < QK_K / 16; j++) {
+            int v = nearest_even(iscale * sc[j]);
+            y[i].scales[j] = (int8_t)(v > 127 ? 127 : v);
+        }
+        const float d = f16_to_f32(y[i].d);
+        for (int j = 0; j < QK_K / 16; j++) {
+            const float ds = d * (float)y[i].scales[j];
+            if (ds == 0.0f) continue;
+            for (int l = 0; l < 16; l++)
+                L[16 * j + l] = (int8_t)(clamp_int(nearest_even(x[16 * j + l] / ds), -32, 31) + 32);
+        }
+        /* each 128 elements: quarter k's low nibbles go to ql[32 * (k % 2) + l]
+         * (low nibble for k < 2, high for k >= 2), its top 2 bits to bits
+         * 2k of qh[l] */
+        for (int h = 0; h < 2; h++) {
+            const int8_t *Lh = L + 128 * h;
+            uint8_t *ql = y[i].ql + 64 * h, *qh = y[i].qh + 32 * h;
+            for (int l = 0; l < 32; l++) {
+                int q1 = Lh[l], q2 = Lh[l + 32], q3 = Lh[l + 64], q4 = Lh[l + 96];
+                ql[l] = (uint8_t)((q1 & 0x0f) | (q3 & 0x0f) << 4);
+                ql[l + 32] = (uint8_t)((q2 & 0x0f) | (q4 & 0x0f) << 4);
+                qh[l] = (uint8_t)((q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6);
+            }
+        }
     }
 }

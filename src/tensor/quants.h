@@ -11,9 +11,10 @@
  *   *_to_float   dequantize n elements (a multiple of the block size), with
  *                the same float operations in the same order as ggml's
  *                reference, so results are bit-exact (see quants.c);
- *   *_from_float quantize with ggml's reference rounding (Q8_0, Q8_1, Q4_0,
- *                Q4_1, Q5_0, Q5_1, Q8_K; the other K-quants need the
- *                importance search and are not written yet);
+ *   *_from_float quantize as ggml's reference quantizers do, byte for byte
+ *                (Q8_0, Q8_1, Q4_0, Q4_1, Q5_0, Q5_1, Q8_K, and Q4_K, Q5_K,
+ *                Q6_K as llama.cpp writes them without an importance
+ *                matrix; Q2_K and Q3_K are not written yet);
  *   *_dot_f32    one row of n elements times n floats, accumulated in fp32,
  *                one block at a time through a stack buffer (no heap).
  *
@@ -182,6 +183,9 @@ void q5_1_from_float(const float *restrict src, void *restrict dst, int64_t n);
 void q8_0_from_float(const float *restrict src, void *restrict dst, int64_t n);
 void q8_1_from_float(const float *restrict src, void *restrict dst, int64_t n);
 void q8_K_from_float(const float *restrict src, void *restrict dst, int64_t n);
+void q4_K_from_float(const float *restrict src, void *restrict dst, int64_t n);
+void q5_K_from_float(const float *restrict src, void *restrict dst, int64_t n);
+void q6_K_from_float(const float *restrict src, void *restrict dst, int64_t n);
 
 /* ---- row . x in fp32: n elements, a multiple of the block size --------- */
 

@@ -1,18 +1,22 @@
-/* test_dequant.c — owl's tensor types against gguf-py, bit for bit.
+/* test_dequant.c — owl's tensor types against gguf-py and llama.cpp, bit for bit.
  *
  * Reads tests/fixtures/quants/<type>.bin (made by
- * scripts/reference/make_quant_fixtures.py; the layout is described there)
- * and checks, for every type:
- *   - to_float gives exactly gguf-py's float32 values (compared as uint32);
- *   - from_float gives exactly gguf-py's bytes where gguf-py quantizes
- *     (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, F16, BF16);
+ * scripts/reference/make_quant_fixtures.py from gguf-py and from
+ * llama.cpp's C code; the layout is described there) and checks, for
+ * every type:
+ *   - to_float gives exactly the reference float32 values (compared as
+ *     uint32): random blocks, edge cases, blocks llama.cpp quantized, and
+ *     blocks of the real SmolLM2 file;
+ *   - from_float gives exactly the reference bytes: gguf-py's for Q4_0,
+ *     Q4_1, Q5_0, Q5_1, Q8_0, F16, BF16, llama.cpp's for those and Q8_1,
+ *     Q8_K, Q4_K, Q5_K, Q6_K;
  *   - dot_f32 agrees with a double-precision dot of the dequantized row to
  *     1e-5 of sum |a_i x_i| (relative error, immune to cancellation);
  *   - all 65536 f16 values convert to f32 exactly, and f32 -> f16 / bf16
  *     round as numpy / gguf-py do (ties to even, subnormals, overflow,
  *     inf, nan);
- * and, without fixtures, the activation types Q8_1 and Q8_K (round trip,
- * the stored sums) and the traits table itself.
+ * and, without fixtures, the round trip of the activation types Q8_1 and
+ * Q8_K (their stored sums) and the traits table itself.
  * Prints one line per type: "q4_k: 1536 values, 0 mismatches". */
 #include <math.h>
 #include <stdint.h>
@@ -152,7 +156,7 @@ static void check_fixture(const char *name, int type) {
             for (uint64_t i = 0; i < n; i++) {
                 if (f32_bits(out[i]) != f32_bits(f[i])) {
                     if (bad < 5)
-                        fprintf(stderr, "  %s section %u value %llu: owl %.9g (%08x), gguf-py %.9g (%08x)\n",
+                        fprintf(stderr, "  %s section %u value %llu: owl %.9g (%08x), reference %.9g (%08x)\n",
                                 name, s, (unsigned long long)i, out[i], f32_bits(out[i]), f[i], f32_bits(f[i]));
                     bad++;
                 }
@@ -196,7 +200,7 @@ static void check_fixture(const char *name, int type) {
                     for (uint64_t i = 0; i < nb; i++) {
                         if (mine[i] != raw[i]) {
                             if (bad < 5)
-                                fprintf(stderr, "  %s quantize: byte %llu (block %llu): owl %02x, gguf-py %02x\n",
+                                fprintf(stderr, "  %s quantize: byte %llu (block %llu): owl %02x, reference %02x\n",
                                         name, (unsigned long long)i, (unsigned long long)(i / tr->size),
                                         mine[i], raw[i]);
                             bad++;
@@ -217,13 +221,13 @@ static void check_fixture(const char *name, int type) {
     CHECK(off == len, "%s: %zu trailing bytes", path, len - off);
     if (deq_values) {
         printf("%s: %ld values, %ld mismatches\n", name, deq_values, deq_mismatch);
-        CHECK(deq_mismatch == 0, "%s: %ld of %ld dequantized values differ from gguf-py", name,
+        CHECK(deq_mismatch == 0, "%s: %ld of %ld dequantized values differ from the reference", name,
               deq_mismatch, deq_values);
     }
     if (q_values) {
         printf("%s quantize: %ld values, %ld mismatches (%s)\n", name, q_values, q_mismatch,
                tr->blck == 1 ? "values" : "bytes");
-        CHECK(q_mismatch == 0, "%s: from_float differs from gguf-py in %ld places", name, q_mismatch);
+        CHECK(q_mismatch == 0, "%s: from_float differs from the reference in %ld places", name, q_mismatch);
     }
     if (dots) {
         printf("%s dot_f32: %ld rows, %ld off, worst relative error %.2e\n", name, dots, dot_bad, dot_worst);
@@ -298,6 +302,30 @@ static void check_activation_types(void) {
     q8_K_from_float(x, b8k, N);
     q8_K_to_float(b8k, y, N);
     CHECK(dot_agrees(t8k, b8k, y, N, x, &worst), "q8_k dot_f32");
+}
+
+/* Quantizing NaN, inf, huge and subnormal inputs gives garbage blocks but
+ * must be free of undefined behaviour (the sanitizer build checks that);
+ * an ordinary block beside them must come out as usual. */
+static void check_hostile_inputs(void) {
+    static float x[2 * QK_K], y[2 * QK_K], z[2 * QK_K];
+    static _Alignas(8) unsigned char q[2 * sizeof(block_q8_K)];
+    const float special[] = {NAN, -NAN, INFINITY, -INFINITY, 3e38f, -3e38f, 1e-45f, -1e-40f};
+    for (int i = 0; i < QK_K; i++) x[i] = special[i % 8] * (i % 3 == 0 ? 1.0f : 0.5f);
+    for (int i = QK_K; i < 2 * QK_K; i++) x[i] = rng_float();
+    long bad = 0;
+    for (int t = 0; t < OWL_TYPE_COUNT; t++) {
+        const dtype_traits *tr = dtype_get(t);
+        if (!tr || !tr->from_float || !tr->quantized) continue;
+        tr->from_float(x, q, 2 * QK_K);
+        tr->to_float(q, y, 2 * QK_K);
+        /* the second half alone must quantize the same as beside garbage */
+        tr->from_float(x + QK_K, q, QK_K);
+        tr->to_float(q, z, QK_K);
+        for (int i = 0; i < QK_K; i++) bad += f32_bits(y[QK_K + i]) != f32_bits(z[i]);
+    }
+    printf("quantizers on NaN / inf / huge inputs: %ld values of the next block disturbed\n", bad);
+    CHECK(bad == 0, "garbage in one block changed %ld values of the next", bad);
 }
 
 static void check_float_rows(void) {
@@ -376,6 +404,7 @@ int main(void) {
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) check_fixture(files[i].name, files[i].type);
     check_activation_types();
+    check_hostile_inputs();
     check_float_rows();
     check_traits();
     return check_done();
