@@ -26,8 +26,7 @@ For each type:
           (Q4_1 and Q8_0 tensors), dequantized by gguf-py.
   * quantize sections where a reference quantizes: input floats and the
     bytes gguf-py (Q4_0..Q8_0, F16, BF16) or llama.cpp (also Q8_1, Q8_K,
-    Q4_K, Q5_K, Q6_K) makes of them; owl's from_float must give the same
-    bytes.
+    Q2_K..Q6_K) makes of them; owl's from_float must give the same bytes.
   * f16.bin also holds the f32 value of every one of the 65536 f16 bit
     patterns.
 
@@ -67,7 +66,7 @@ KIND_DEQUANT, KIND_QUANT, KIND_F16_TABLE = 1, 2, 3
 QUANTIZABLE = [T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0]
 K_QUANTS = [T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K]
 # K-quants owl can quantize: llama.cpp's quantizer gives their quantize fixtures
-OWL_QUANTIZES_K = (T.Q4_K, T.Q5_K, T.Q6_K)
+OWL_QUANTIZES_K = (T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K)
 
 # byte offsets of the f16 scale fields inside each block (the rest of a
 # random block may be any bytes)

@@ -25,6 +25,7 @@
 #include "tensor/quants.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "base/f16.h"
@@ -502,7 +503,7 @@ void q8_K_from_float(const float *restrict src, void *restrict dst, int64_t n) {
     }
 }
 
-/* ---- K-quant quantizers (Q4_K, Q5_K, Q6_K) ------------------------------------
+/* ---- K-quant quantizers (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) ------------------------
  *
  * Same results as ggml's reference quantizers (what llama.cpp's quantize
  * tool writes without an importance matrix), checked bit for bit against
@@ -524,13 +525,14 @@ static inline int nearest_even(float v) {
 static inline int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* Fits x[0..n) ~ scale * L - neg_min with levels L in 0..nmax, min <= 0,
- * minimising sum w * err^2. Starts from the plain min/max mapping, then
- * tries nstep + 1 stretched grids (nmax + rmin + rdelta * k levels over
- * the range) and refits scale and min of each by weighted least squares,
- * keeping the best. Returns the scale; *neg_min = -min. */
+ * minimising sum w * err^2 (or sum w * |err| when abs_err). Starts from
+ * the plain min/max mapping, then tries nstep + 1 stretched grids (nmax +
+ * rmin + rdelta * k levels over the range) and refits scale and min of
+ * each by weighted least squares, keeping the best. Returns the scale;
+ * *neg_min = -min. n <= 32. */
 static float fit_scale_min(int n, int nmax, const float *restrict x, const float *restrict w,
                            uint8_t *restrict L, float *restrict neg_min, float rmin, float rdelta,
-                           int nstep) {
+                           int nstep, bool abs_err) {
     uint8_t cand[32];
     float lo = x[0], hi = x[0];
     float sum_w = w[0], sum_x = sum_w * x[0];
@@ -552,7 +554,7 @@ static float fit_scale_min(int n, int nmax, const float *restrict x, const float
     for (int i = 0; i < n; i++) {
         L[i] = (uint8_t)clamp_int(nearest_even(iscale * (x[i] - lo)), 0, nmax);
         float e = scale * L[i] + lo - x[i];
-        best += w[i] * (e * e);
+        best += w[i] * (abs_err ? fabsf(e) : e * e);
     }
     for (int k = 0; k <= nstep; k++) {
         iscale = (rmin + rdelta * k + nmax) / (hi - lo);
@@ -575,7 +577,7 @@ static float fit_scale_min(int n, int nmax, const float *restrict x, const float
         float err = 0;
         for (int i = 0; i < n; i++) {
             float e = s * cand[i] + m - x[i];
-            err += w[i] * (e * e);
+            err += w[i] * (abs_err ? fabsf(e) : e * e);
         }
         if (err < best) {
             memcpy(L, cand, (size_t)n);
@@ -601,7 +603,7 @@ static void kquant_scale_min_block(const float *restrict x, int nmax, float rmin
         for (int l = 0; l < 32; l++) sum_x2 += xs[l] * xs[l];
         const float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; l++) w[l] = av_x + fabsf(xs[l]);
-        sc[j] = fit_scale_min(32, nmax, xs, w, L + 32 * j, &mn[j], rmin, 0.1f, nstep);
+        sc[j] = fit_scale_min(32, nmax, xs, w, L + 32 * j, &mn[j], rmin, 0.1f, nstep, false);
         if (sc[j] > max_scale) max_scale = sc[j];
         if (mn[j] > max_min) max_min = mn[j];
     }
@@ -754,5 +756,159 @@ void q6_K_from_float(const float *restrict src, void *restrict dst, int64_t n) {
                 qh[l] = (uint8_t)((q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6);
             }
         }
+    }
+}
+
+/* Packs 256 2-bit levels: each 128 elements fill 32 bytes, element
+ * 32k + l of the half in bits 2k..2k+1 of byte l. */
+static void pack_2bit(const uint8_t L[QK_K], uint8_t qs[QK_K / 4]) {
+    for (int h = 0; h < 2; h++)
+        for (int l = 0; l < 32; l++) {
+            const uint8_t *Lh = L + 128 * h;
+            qs[32 * h + l] = (uint8_t)(Lh[l] | Lh[l + 32] << 2 | Lh[l + 64] << 4 | Lh[l + 96] << 6);
+        }
+}
+
+void q2_K_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q2_K *y = (block_q2_K *)dst;
+    uint8_t L[QK_K];
+    float sc[QK_K / 16], mn[QK_K / 16], w[16];
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float *x = src + i * QK_K;
+        float max_scale = 0, max_min = 0;
+        for (int j = 0; j < QK_K / 16; j++) {
+            for (int l = 0; l < 16; l++) w[l] = fabsf(x[16 * j + l]);
+            sc[j] = fit_scale_min(16, 3, x + 16 * j, w, L + 16 * j, &mn[j], -0.5f, 0.1f, 15, true);
+            if (sc[j] > max_scale) max_scale = sc[j];
+            if (mn[j] > max_min) max_min = mn[j];
+        }
+        /* 4-bit scales and mins relative to d = max / 15, dmin likewise
+         * (stored as the reference does: the integer's low byte) */
+        memset(y[i].scales, 0, sizeof y[i].scales);
+        y[i].d = 0;
+        y[i].dmin = 0;
+        if (max_scale > 0) {
+            const float iscale = 15.f / max_scale;
+            for (int j = 0; j < QK_K / 16; j++) y[i].scales[j] = (uint8_t)nearest_even(iscale * sc[j]);
+            y[i].d = f32_to_f16(max_scale / 15.f);
+        }
+        if (max_min > 0) {
+            const float iscale = 15.f / max_min;
+            for (int j = 0; j < QK_K / 16; j++)
+                y[i].scales[j] = (uint8_t)(y[i].scales[j] | nearest_even(iscale * mn[j]) << 4);
+            y[i].dmin = f32_to_f16(max_min / 15.f);
+        }
+        const float d = f16_to_f32(y[i].d), dmin = f16_to_f32(y[i].dmin);
+        for (int j = 0; j < QK_K / 16; j++) {
+            const float ds = d * (float)(y[i].scales[j] & 0x0f);
+            if (ds == 0.0f) continue;
+            const float dm = dmin * (float)(y[i].scales[j] >> 4);
+            for (int l = 0; l < 16; l++)
+                L[16 * j + l] = (uint8_t)clamp_int(nearest_even((x[16 * j + l] + dm) / ds), 0, 3);
+        }
+        pack_2bit(L, y[i].qs);
+    }
+}
+
+/* Symmetric fit for Q3_K sub-blocks: l in -nmax..nmax-1 from the largest
+ * magnitude, then up to 5 rounds of coordinate descent that move one
+ * level at a time when that raises (sum w x l)^2 / sum w l^2, w = x^2.
+ * L gets l + nmax; returns the least-squares scale. */
+static float fit_scale_q3(int n, int nmax, const float *restrict x, int8_t *restrict L) {
+    float amax = 0, max = 0;
+    for (int i = 0; i < n; i++) {
+        if (fabsf(x[i]) > amax) {
+            amax = fabsf(x[i]);
+            max = x[i];
+        }
+    }
+    if (amax < 1e-15f) {
+        memset(L, 0, (size_t)n);
+        return 0.0f;
+    }
+    const float iscale = -nmax / max;
+    float sumlx = 0, suml2 = 0;
+    for (int i = 0; i < n; i++) {
+        int l = clamp_int(nearest_even(iscale * x[i]), -nmax, nmax - 1);
+        L[i] = (int8_t)l;
+        float w = x[i] * x[i];
+        sumlx += w * x[i] * l;
+        suml2 += w * l * l;
+    }
+    for (int round = 0; round < 5; round++) {
+        int changed = 0;
+        for (int i = 0; i < n; i++) {
+            const float w = x[i] * x[i];
+            float slx = sumlx - w * x[i] * L[i];
+            if (!(slx > 0)) continue;
+            float sl2 = suml2 - w * L[i] * L[i];
+            int nl = clamp_int(nearest_even(x[i] * sl2 / slx), -nmax, nmax - 1);
+            if (nl == L[i]) continue;
+            slx += w * x[i] * nl;
+            sl2 += w * nl * nl;
+            if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+                L[i] = (int8_t)nl;
+                sumlx = slx;
+                suml2 = sl2;
+                changed++;
+            }
+        }
+        if (!changed) break;
+    }
+    for (int i = 0; i < n; i++) L[i] = (int8_t)(L[i] + nmax);
+    return sumlx / suml2;
+}
+
+void q3_K_from_float(const float *restrict src, void *restrict dst, int64_t n) {
+    block_q3_K *y = (block_q3_K *)dst;
+    int8_t L[QK_K];
+    uint8_t U[QK_K];
+    float sc[QK_K / 16];
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float *x = src + i * QK_K;
+        float max_scale = 0, amax = 0;
+        for (int j = 0; j < QK_K / 16; j++) {
+            sc[j] = fit_scale_q3(16, 4, x + 16 * j, L + 16 * j);
+            if (fabsf(sc[j]) > amax) {
+                amax = fabsf(sc[j]);
+                max_scale = sc[j];
+            }
+        }
+        memset(y[i].scales, 0, sizeof y[i].scales);
+        y[i].d = 0;
+        if (max_scale != 0.0f) {
+            /* 6-bit signed scales, stored + 32: low nibbles in bytes 0..7,
+             * top 2 bits in bytes 8..11 (see q3_K_scales) */
+            const float iscale = -32.f / max_scale;
+            for (int j = 0; j < QK_K / 16; j++) {
+                int l = clamp_int((int8_t)nearest_even(iscale * sc[j]), -32, 31) + 32;
+                if (j < 8)
+                    y[i].scales[j] = (uint8_t)(l & 0x0f);
+                else
+                    y[i].scales[j - 8] |= (uint8_t)((l & 0x0f) << 4);
+                y[i].scales[8 + j % 4] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
+            }
+            y[i].d = f32_to_f16(1 / iscale);
+        }
+        int8_t s[16];
+        q3_K_scales(y[i].scales, s);
+        const float d = f16_to_f32(y[i].d);
+        for (int j = 0; j < QK_K / 16; j++) {
+            const float ds = d * (float)s[j];
+            if (ds == 0.0f) continue;
+            for (int l = 0; l < 16; l++)
+                L[16 * j + l] = (int8_t)(clamp_int(nearest_even(x[16 * j + l] / ds), -4, 3) + 4);
+        }
+        /* the third bit of element j goes to bit j / 32 of hmask[j % 32] */
+        memset(y[i].hmask, 0, sizeof y[i].hmask);
+        for (int j = 0; j < QK_K; j++) {
+            int l = L[j];
+            if (l > 3) {
+                y[i].hmask[j % 32] |= (uint8_t)(1u << (j / 32));
+                l -= 4;
+            }
+            U[j] = (uint8_t)l;
+        }
+        pack_2bit(U, y[i].qs);
     }
 }

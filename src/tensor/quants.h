@@ -12,9 +12,8 @@
  *                the same float operations in the same order as ggml's
  *                reference, so results are bit-exact (see quants.c);
  *   *_from_float quantize as ggml's reference quantizers do, byte for byte
- *                (Q8_0, Q8_1, Q4_0, Q4_1, Q5_0, Q5_1, Q8_K, and Q4_K, Q5_K,
- *                Q6_K as llama.cpp writes them without an importance
- *                matrix; Q2_K and Q3_K are not written yet);
+ *                (Q8_0, Q8_1, Q4_0, Q4_1, Q5_0, Q5_1, Q8_K, and Q2_K..Q6_K
+ *                as llama.cpp writes them without an importance matrix);
  *   *_dot_f32    one row of n elements times n floats, accumulated in fp32,
  *                one block at a time through a stack buffer (no heap).
  *
@@ -183,6 +182,8 @@ void q5_1_from_float(const float *restrict src, void *restrict dst, int64_t n);
 void q8_0_from_float(const float *restrict src, void *restrict dst, int64_t n);
 void q8_1_from_float(const float *restrict src, void *restrict dst, int64_t n);
 void q8_K_from_float(const float *restrict src, void *restrict dst, int64_t n);
+void q2_K_from_float(const float *restrict src, void *restrict dst, int64_t n);
+void q3_K_from_float(const float *restrict src, void *restrict dst, int64_t n);
 void q4_K_from_float(const float *restrict src, void *restrict dst, int64_t n);
 void q5_K_from_float(const float *restrict src, void *restrict dst, int64_t n);
 void q6_K_from_float(const float *restrict src, void *restrict dst, int64_t n);
