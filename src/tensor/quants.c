@@ -47,15 +47,17 @@ static inline int round_clamp(float v, int lim) {
     return (int)roundf(v);
 }
 
-/* Round half to even, clamped to [-lim, lim]; NaN gives 0. For |v| < 2^22
- * adding 1.5 * 2^23 leaves the rounded integer in the low mantissa bits. */
-static inline int round_even_clamp(float v, int lim) {
+/* Nearest integer, ties to even, for |v| < 2^22 (a larger v is clamped
+ * first; NaN gives 0): adding 1.5 * 2^23 leaves the rounded integer in the
+ * low mantissa bits, as ggml's reference does it. */
+static inline int nearest_even(float v) {
     if (!(v == v)) return 0;
-    if (v >= (float)lim) return lim;
-    if (v <= (float)-lim) return -lim;
-    float t = v + 12582912.0f;
-    return (int)(f32_bits(t) & 0x007fffff) - 0x00400000;
+    if (v > 4194303.0f) v = 4194303.0f;
+    if (v < -4194303.0f) v = -4194303.0f;
+    return (int)(f32_bits(v + 12582912.0f) & 0x007fffff) - 0x00400000;
 }
+
+static inline int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 static inline float load_f16(uint16_t h) { return f16_to_f32(h); }
 
@@ -493,7 +495,7 @@ void q8_K_from_float(const float *restrict src, void *restrict dst, int64_t n) {
         }
         /* -127 / max, not -128: the most negative value maps to -127 */
         const float iscale = -127.0f / max;
-        for (int j = 0; j < QK_K; j++) y[i].qs[j] = (int8_t)round_even_clamp(iscale * x[j], 127);
+        for (int j = 0; j < QK_K; j++) y[i].qs[j] = (int8_t)clamp_int(nearest_even(iscale * x[j]), -127, 127);
         for (int g = 0; g < QK_K / 16; g++) {
             int sum = 0;
             for (int l = 0; l < 16; l++) sum += y[i].qs[16 * g + l];
@@ -512,17 +514,6 @@ void q8_K_from_float(const float *restrict src, void *restrict dst, int64_t n) {
  * as 6- or 8-bit integers relative to one f16 d (and dmin), and the values
  * are quantized again with the scales as stored. A sub-block whose stored
  * scale comes out 0 keeps the levels found by its search. */
-
-/* Nearest integer, ties to even, for |v| < 2^22 (a larger v is clamped
- * first; NaN gives 0). */
-static inline int nearest_even(float v) {
-    if (!(v == v)) return 0;
-    if (v > 4194303.0f) v = 4194303.0f;
-    if (v < -4194303.0f) v = -4194303.0f;
-    return (int)(f32_bits(v + 12582912.0f) & 0x007fffff) - 0x00400000;
-}
-
-static inline int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* Fits x[0..n) ~ scale * L - neg_min with levels L in 0..nmax, min <= 0,
  * minimising sum w * err^2 (or sum w * |err| when abs_err). Starts from
