@@ -10,11 +10,18 @@ static const kernel_table table_scalar = {
     .isa = "scalar", .dot = dot_ref, .axpy = axpy_ref, .gemm_tile = gemm_tile_ref,
 };
 #if defined(__x86_64__)
+#define ROWDOT_AVX2                                                                   \
+    .rowdot = {[OWL_TYPE_Q4_0] = rowdot_q4_0_avx2, [OWL_TYPE_Q4_1] = rowdot_q4_1_avx2, \
+               [OWL_TYPE_Q8_0] = rowdot_q8_0_avx2, [OWL_TYPE_F16] = rowdot_f16_avx2,   \
+               [OWL_TYPE_F32] = rowdot_f32_avx2}
 static const kernel_table table_avx2 = {
     .isa = "avx2", .dot = dot_avx2, .axpy = axpy_avx2, .gemm_tile = gemm_tile_avx2,
+    ROWDOT_AVX2,
 };
+/* AVX-512 CPUs have AVX2: the 8-lane row dots serve until 16-lane ones pay */
 static const kernel_table table_avx512 = {
     .isa = "avx512", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
+    ROWDOT_AVX2,
 };
 #endif
 
@@ -22,8 +29,9 @@ const kernel_table *kernels_variant(const char *isa) {
     const cpu_features *f = cpu_get();
     if (strcmp(isa, "scalar") == 0) return &table_scalar;
 #if defined(__x86_64__)
-    if (strcmp(isa, "avx2") == 0 && f->avx2 && f->fma) return &table_avx2;
-    if (strcmp(isa, "avx512") == 0 && f->avx512f) return &table_avx512;
+    if (strcmp(isa, "avx2") == 0 && f->avx2 && f->fma && f->f16c) return &table_avx2;
+    if (strcmp(isa, "avx512") == 0 && f->avx512f && f->avx2 && f->fma && f->f16c)
+        return &table_avx512;
 #else
     (void)f;
 #endif

@@ -4,7 +4,9 @@
  * every variant to). The inner loops that pay for SIMD — the f32 dot and
  * axpy of attention and the matmul micro-kernel — have AVX2 and AVX-512
  * variants (vec_avx2.c, vec_avx512.c) reached through one table filled
- * once from the CPU features (dispatch.c). Everything accumulates in fp32.
+ * once from the CPU features (dispatch.c). So do the fused dot products of
+ * a quantized weight row with f32 activations (rowdot_avx2.c), the inner
+ * loop of one-token matmuls. Everything accumulates in fp32.
  *
  * Signatures: output first, inputs const, sizes explicit.
  * Letters: B batch rows, R weight rows, n (or K) the shared inner length,
@@ -15,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../tensor/dtype.h"
 
 /* y[b*ldy + r] = (add ? y[b*ldy + r] : 0) + dot(x[b*ldx .. +n), w[r*ldw .. +n))
  * for b < B, r < R: a tile of y(B, R) = x(B, n) · w(R, n)^T, fp32 weights. */
@@ -28,6 +32,11 @@ typedef struct kernel_table {
     /* y[i] += a * x[i] */
     void (*axpy)(float *restrict y, float a, const float *restrict x, int64_t n);
     gemm_tile_fn gemm_tile;
+    /* Fused dequantize-and-dot of one weight row of type t with f32
+     * activations (the dtype_traits.dot_f32 contract), for the types this
+     * ISA speeds up; NULL entries fall back to the type table's scalar
+     * dot_f32. Indexed by owl_type. */
+    dtype_dot_f32_fn rowdot[OWL_TYPE_COUNT];
 } kernel_table;
 
 /* The table for this CPU (filled once, thread-safe). */
@@ -49,6 +58,11 @@ void axpy_avx2(float *restrict y, float a, const float *restrict x, int64_t n);
 void gemm_tile_avx2(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,
                     int64_t B, const float *restrict w, ptrdiff_t ldw, int64_t R, int64_t n,
                     bool add);
+float rowdot_q4_0_avx2(const void *restrict row, const float *restrict x, int64_t n);
+float rowdot_q4_1_avx2(const void *restrict row, const float *restrict x, int64_t n);
+float rowdot_q8_0_avx2(const void *restrict row, const float *restrict x, int64_t n);
+float rowdot_f16_avx2(const void *restrict row, const float *restrict x, int64_t n);
+float rowdot_f32_avx2(const void *restrict row, const float *restrict x, int64_t n);
 float dot_avx512(const float *restrict a, const float *restrict b, int64_t n);
 void axpy_avx512(float *restrict y, float a, const float *restrict x, int64_t n);
 void gemm_tile_avx512(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,

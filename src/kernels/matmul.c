@@ -35,8 +35,9 @@ static void mm_rows(const matmul_ctx *mc, int64_t B, const matmul_op *op, int64_
     const uint8_t *base = (const uint8_t *)w->data;
     const int64_t n = w->cols;
     if (B == 1) {
+        dtype_dot_f32_fn dot = mc->kt->rowdot[w->type] ? mc->kt->rowdot[w->type] : tr->dot_f32;
         for (int64_t r = r0; r < r1; r++) {
-            float d = tr->dot_f32(base + (size_t)r * w->row_size, op->x, n);
+            float d = dot(base + (size_t)r * w->row_size, op->x, n);
             op->y[r] = op->add ? op->y[r] + d : d;
         }
         return;

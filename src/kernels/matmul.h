@@ -1,8 +1,9 @@
 /* matmul.h — y(B, rows) = x(B, cols) · W(rows, cols)^T for a weight W of
  * any dtype, split by rows over the context's thread pool.
  *
- * Exact fp32 path: for B == 1 each weight row is dotted with x by its
- * type's dot_f32 (tensor/dtype.h); for B > 1 a tile of weight rows is
+ * Exact fp32 path: for B == 1 each weight row is dotted with x by the
+ * kernel table's fused row dot for its type (kernels.h), or else by the
+ * type's scalar dot_f32 (tensor/dtype.h); for B > 1 a tile of weight rows is
  * dequantized once into a per-thread scratch and dotted with all B rows
  * (row reuse: no whole-matrix dequantization, no allocation).
  *

@@ -3,6 +3,8 @@
  * - dot, axpy and the gemm tile: each ISA variant this CPU has against the
  *   scalar reference (normalized error: |a - b| / sum |terms|), at lengths
  *   that hit every tail;
+ * - the fused row dots (quantized weight row x f32) of each ISA against the
+ *   type table's scalar dot_f32;
  * - rmsnorm, softmax, swiglu, rope (both pair styles), attention_head:
  *   against the textbook formula computed in double;
  * - matmul over F32, F16, Q8_0, Q4_1 weights, B = 1 (dot_f32 path) and
@@ -59,6 +61,36 @@ static void test_vec(const kernel_table *kt) {
         }
         CHECK(worst < 1e-6, "%s axpy n=%lld: error %g", kt->isa, (long long)n, worst);
     }
+}
+
+static void test_rowdot(const kernel_table *kt) {
+    enum { NMAX = 1536 };
+    static float w[NMAX], x[NMAX], wd[NMAX];
+    static uint8_t q[NMAX * 4];
+    int tested = 0;
+    for (int t = 0; t < OWL_TYPE_COUNT; t++) {
+        if (!kt->rowdot[t]) continue;
+        const dtype_traits *tr = dtype_get(t);
+        if (!tr || !tr->from_float) {
+            CHECK(0, "%s: a row dot for type %d that the type table cannot write", kt->isa, t);
+            continue;
+        }
+        for (int64_t n = tr->blck; n <= NMAX; n = n * 3 + tr->blck) {
+            if (n % tr->blck) continue;
+            fill(w, n);
+            fill(x, n);
+            for (int64_t i = 0; i < n; i += 5) w[i] *= 9; /* outliers widen the scales */
+            tr->from_float(w, q, n);
+            tr->to_float(q, wd, n);
+            double want = 0, mag = 0;
+            for (int64_t i = 0; i < n; i++) want += (double)wd[i] * x[i], mag += fabs((double)wd[i] * x[i]);
+            double e1 = nerr(kt->rowdot[t](q, x, n), want, mag), e0 = nerr(tr->dot_f32(q, x, n), want, mag);
+            CHECK(e1 < 2e-6, "%s rowdot %s n=%lld: normalized error %g (scalar dot_f32: %g)", kt->isa,
+                  tr->name, (long long)n, e1, e0);
+        }
+        tested++;
+    }
+    if (strcmp(kt->isa, "scalar") != 0) CHECK(tested > 0, "%s has no fused row dots", kt->isa);
 }
 
 static void test_gemm_tile(const kernel_table *kt) {
@@ -260,6 +292,7 @@ int main(void) {
         printf("testing %s\n", kt->isa);
         test_vec(kt);
         test_gemm_tile(kt);
+        test_rowdot(kt);
         test_attention(kt);
     }
     test_elementwise();
