@@ -1,0 +1,182 @@
+/* encode.c — text -> ids: special tokens first, then the vocabulary's model.
+ *
+ * Special tokens (control, user-defined and unknown types) written in the
+ * text are cut out before the model sees it, the longest token first and
+ * each at every place it occurs (llama.cpp's order, which the ggml-vocab
+ * tests were made with). User-defined tokens are always cut out; control
+ * and unknown ones only with parse_special. Which special texts occur at
+ * all is found first with one pass over the text (hash lookups of the
+ * lengths special texts have), so a vocabulary with thousands of added
+ * tokens costs nothing when they are absent. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/mem.h"
+#include "../base/status.h"
+#include "vocab.h"
+
+typedef struct frag {
+    size_t off, len;
+    owl_token id; /* >= 0: a special token; -1: text[off, off + len) */
+} frag;
+
+typedef struct frag_vec {
+    frag *v;
+    size_t n, cap;
+} frag_vec;
+
+static bool frag_push(frag_vec *f, size_t off, size_t len, owl_token id) {
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        frag *v = owl_xreallocarray(f->v, cap, sizeof *v);
+        if (!v) return false;
+        f->v = v;
+        f->cap = cap;
+    }
+    f->v[f->n++] = (frag){off, len, id};
+    return true;
+}
+
+static inline bool is_space_c(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+static const char *find_bytes(const char *hay, size_t n, const char *needle, size_t m) {
+    if (m == 0 || m > n) return NULL;
+    const char *end = hay + n - m + 1, *p = hay;
+    while (p < end) {
+        p = memchr(p, needle[0], (size_t)(end - p));
+        if (!p) return NULL;
+        if (memcmp(p, needle, m) == 0) return p;
+        p++;
+    }
+    return NULL;
+}
+
+/* Cuts text into fragments of plain text and special tokens. */
+static owl_status partition(const tokenizer *t, const char *text, size_t len, bool parse_special, frag_vec *out) {
+    frag_vec cur = {0}, next = {0};
+    bool *present = NULL;
+    owl_status st = OWL_OK;
+    if (!frag_push(&cur, 0, len, -1)) return OWL_ERR_NOMEM;
+    if (t->n_special == 0) goto finish;
+    present = owl_xcalloc(t->n_special, sizeof *present);
+    if (!present) {
+        st = OWL_ERR_NOMEM;
+        goto finish;
+    }
+    size_t n_present = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!t->special_first[(unsigned char)text[i]]) continue;
+        for (size_t k = 0; k < t->n_special_lens; k++) {
+            size_t l = t->special_lens[k];
+            if (l > len - i) continue;
+            int32_t idx = strmap_get(&t->special_map, text + i, l);
+            if (idx >= 0 && !present[idx]) {
+                present[idx] = true;
+                n_present++;
+            }
+        }
+    }
+    for (size_t k = 0; n_present && k < t->n_special; k++) {
+        if (!present[k]) continue;
+        owl_token id = t->special[k];
+        const tok_entry *e = &t->tokens[id];
+        if (!parse_special && (e->attr & (TOK_CONTROL | TOK_UNKNOWN))) continue;
+        const char *s = tok_text(t, id);
+        next.n = 0;
+        for (size_t f = 0; f < cur.n; f++) {
+            frag fr = cur.v[f];
+            if (fr.id >= 0) {
+                if (!frag_push(&next, fr.off, fr.len, fr.id)) goto nomem;
+                continue;
+            }
+            size_t off = fr.off, n = fr.len;
+            for (;;) {
+                const char *m = find_bytes(text + off, n, s, e->len);
+                if (!m) {
+                    if (n && !frag_push(&next, off, n, -1)) goto nomem;
+                    break;
+                }
+                size_t mo = (size_t)(m - text), left = mo - off;
+                if (e->attr & TOK_LSTRIP)
+                    while (left && is_space_c(text[off + left - 1])) left--;
+                if (left && !frag_push(&next, off, left, -1)) goto nomem;
+                if (!frag_push(&next, mo, e->len, id)) goto nomem;
+                size_t roff = mo + e->len, rn = off + n - roff;
+                if (e->attr & TOK_RSTRIP)
+                    while (rn && is_space_c(text[roff])) roff++, rn--;
+                off = roff;
+                n = rn;
+                if (!n) break;
+            }
+        }
+        frag_vec tmp = cur;
+        cur = next;
+        next = tmp;
+    }
+    goto finish;
+nomem:
+    st = OWL_ERR_NOMEM;
+finish:
+    free(present);
+    free(next.v);
+    if (st) {
+        free(cur.v);
+        return st;
+    }
+    *out = cur;
+    return OWL_OK;
+}
+
+owl_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, bool add_special, bool parse_special,
+                            owl_token **ids, size_t *n_ids) {
+    *ids = NULL;
+    *n_ids = 0;
+    if (!text && len) return owl_err(OWL_ERR_ARG, "tokenize: text is NULL");
+    frag_vec fr = {0};
+    tok_ids out = {0};
+    owl_status st = len ? partition(t, text, len, parse_special, &fr) : OWL_OK;
+    if (st) return st;
+    bool bos = add_special && (t->kind == TOK_KIND_WPM || t->add_bos) && t->bos >= 0;
+    if (bos) st = tok_ids_push(&out, t->bos);
+    bool prev_special = true; /* SPM: the start of the text counts as after a special token */
+    for (size_t i = 0; st == OWL_OK && i < fr.n; i++) {
+        if (fr.v[i].id >= 0) {
+            st = tok_ids_push(&out, fr.v[i].id);
+            prev_special = true;
+            continue;
+        }
+        const char *s = text + fr.v[i].off;
+        switch (t->kind) {
+        case TOK_KIND_BPE: st = bpe_encode(t, s, fr.v[i].len, &out); break;
+        case TOK_KIND_SPM: st = spm_encode(t, s, fr.v[i].len, t->add_space_prefix && prev_special, &out); break;
+        case TOK_KIND_WPM: st = wpm_encode(t, s, fr.v[i].len, &out); break;
+        }
+        prev_special = false;
+    }
+    if (st == OWL_OK && add_special) {
+        if (t->kind == TOK_KIND_WPM) {
+            if (t->sep >= 0) st = tok_ids_push(&out, t->sep);
+        } else if (t->add_eos && t->eos >= 0) {
+            st = tok_ids_push(&out, t->eos);
+        }
+    }
+    free(fr.v);
+    if (st) {
+        free(out.v);
+        return st;
+    }
+    if (!out.v) { /* an empty result is still an allocation the caller frees */
+        out.v = owl_xmalloc(sizeof *out.v);
+        if (!out.v) return OWL_ERR_NOMEM;
+    }
+    *ids = out.v;
+    *n_ids = out.n;
+    return OWL_OK;
+}
+
+size_t tokenizer_piece(const tokenizer *t, owl_token id, char *buf, size_t cap) {
+    if (id < 0 || id >= t->n_vocab) return 0;
+    size_t n = t->piece_off[id + 1] - t->piece_off[id];
+    if (buf && cap) memcpy(buf, t->piece + t->piece_off[id], n < cap ? n : cap);
+    return n;
+}

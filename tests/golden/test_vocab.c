@@ -1,0 +1,144 @@
+/* test_vocab.c — owl's tokenizer against the ggml-vocab test files.
+ *
+ * For every ggml-vocab-NAME.gguf in $OWL_SHARED_DIR/data/vocab that has
+ * NAME.gguf.inp and .out beside it: the .inp strings (separated by a line
+ * "__ggml_vocab_test__", read exactly as llama.cpp's test-tokenizer-0 reads
+ * them) are tokenized without BOS/EOS and without parsing control tokens,
+ * and the ids must equal the .out line of the model's own Hugging Face
+ * tokenizer. Prints "NAME: N/N strings match" per vocabulary. A .gguf
+ * without test files must still load. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "io/gguf.h"
+#include "tokenizer/tokenizer.h"
+
+static char *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (len == cap) buf = realloc(buf, cap *= 2);
+        size_t k = fread(buf + len, 1, cap - len, f);
+        if (!k) break;
+        len += k;
+    }
+    fclose(f);
+    buf = realloc(buf, len + 1);
+    buf[len] = 0;
+    *n = len;
+    return buf;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void test_one(const char *dir, const char *file) {
+    char path[8192], inp[8300], outp[8300];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    snprintf(inp, sizeof inp, "%s.inp", path);
+    snprintf(outp, sizeof outp, "%s.out", path);
+    char name[256];
+    snprintf(name, sizeof name, "%s", file + strlen("ggml-vocab-"));
+    name[strlen(name) - strlen(".gguf")] = 0;
+
+    gguf *g = NULL;
+    tokenizer *t = NULL;
+    owl_status st = gguf_open(path, &g);
+    CHECK(st == OWL_OK, "%s: gguf_open: %s", name, owl_last_error());
+    if (st) return;
+    st = tokenizer_from_gguf(g, &t);
+    CHECK(st == OWL_OK, "%s: tokenizer_from_gguf: %s", name, owl_last_error());
+    if (st) {
+        gguf_close(g);
+        return;
+    }
+    size_t n_inp, n_out;
+    char *sin = read_all(inp, &n_inp), *sout = read_all(outp, &n_out);
+    if (!sin || !sout) {
+        printf("%s: loads (%d tokens); no .inp/.out test strings\n", name, tokenizer_n_vocab(t));
+        free(sin);
+        free(sout);
+        tokenizer_free(t);
+        gguf_close(g);
+        return;
+    }
+    /* .inp: strings separated by "\n__ggml_vocab_test__\n"; a string runs
+     * to the end of the file when no separator follows */
+    const char *sep = "\n__ggml_vocab_test__\n";
+    size_t seplen = strlen(sep), pos = 0, n_str = 0, n_ok = 0;
+    char *line = sout;
+    while (pos < n_inp) {
+        char *next = strstr(sin + pos, sep);
+        size_t end = next ? (size_t)(next - sin) : n_inp;
+        /* the expected ids: one line of .out */
+        char *eol = line ? strchr(line, '\n') : NULL;
+        if (!line || !*line) {
+            CHECK(0, "%s: .out has fewer lines than .inp has strings", name);
+            break;
+        }
+        if (eol) *eol = 0;
+        owl_token want[4096];
+        size_t n_want = 0;
+        for (char *p = line; *p;) {
+            char *q;
+            long v = strtol(p, &q, 10);
+            if (q == p) break;
+            if (n_want < 4096) want[n_want++] = (owl_token)v;
+            p = q;
+        }
+        line = eol ? eol + 1 : NULL;
+
+        owl_token *got = NULL;
+        size_t n_got = 0;
+        st = tokenizer_encode(t, sin + pos, end - pos, false, false, &got, &n_got);
+        bool ok = st == OWL_OK && n_got == n_want && (n_got == 0 || memcmp(got, want, n_got * sizeof *got) == 0);
+        if (!ok) {
+            fprintf(stderr, "%s: string %zu \"%.*s\"\n  want:", name, n_str, (int)(end - pos > 200 ? 200 : end - pos),
+                    sin + pos);
+            for (size_t i = 0; i < n_want; i++) fprintf(stderr, " %d", want[i]);
+            fprintf(stderr, "\n  got: ");
+            if (st) fprintf(stderr, " error %s", owl_last_error());
+            for (size_t i = 0; i < n_got; i++) fprintf(stderr, " %d", got[i]);
+            fprintf(stderr, "\n");
+        }
+        n_ok += ok;
+        n_str++;
+        free(got);
+        if (!next) break;
+        pos = end + seplen;
+    }
+    printf("%s: %zu/%zu strings match\n", name, n_ok, n_str);
+    CHECK(n_str > 0 && n_ok == n_str, "%s: %zu of %zu strings differ", name, n_str - n_ok, n_str);
+    free(sin);
+    free(sout);
+    tokenizer_free(t);
+    gguf_close(g);
+}
+
+int main(void) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/data/vocab", check_env("OWL_SHARED_DIR"));
+    DIR *d = opendir(dir);
+    CHECK(d != NULL, "cannot open %s", dir);
+    if (!d) return check_done();
+    char *files[256];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 256) {
+        size_t l = strlen(de->d_name);
+        if (strncmp(de->d_name, "ggml-vocab-", 11) == 0 && l > 16 && strcmp(de->d_name + l - 5, ".gguf") == 0)
+            files[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(files, n, sizeof *files, cmp_str);
+    CHECK(n >= 10, "only %zu vocab files in %s", n, dir);
+    for (size_t i = 0; i < n; i++) {
+        test_one(dir, files[i]);
+        free(files[i]);
+    }
+    return check_done();
+}
