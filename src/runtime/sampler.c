@@ -188,9 +188,30 @@ static inline bool cand_before(const cand *a, const cand *b) {
     return a->logit > b->logit || (a->logit == b->logit && a->id < b->id);
 }
 
-static int cand_cmp(const void *pa, const void *pb) {
-    const cand *a = pa, *b = pb;
-    return cand_before(a, b) ? -1 : cand_before(b, a) ? 1 : 0;
+/* Sorts c[0..n) into cand order, in place: heapsort (qsort may allocate). */
+static void sift_down(cand *c, size_t root, size_t n) {
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n) return;
+        /* the heap keeps the candidate that comes last on top */
+        if (child + 1 < n && cand_before(&c[child], &c[child + 1])) child++;
+        if (!cand_before(&c[root], &c[child])) return;
+        cand t = c[root];
+        c[root] = c[child];
+        c[child] = t;
+        root = child;
+    }
+}
+
+static void sort_cands(cand *c, size_t n) {
+    if (n < 2) return;
+    for (size_t i = n / 2; i-- > 0;) sift_down(c, i, n);
+    for (size_t end = n - 1; end > 0; end--) {
+        cand t = c[0];
+        c[0] = c[end];
+        c[end] = t;
+        sift_down(c, 0, end);
+    }
 }
 
 /* Moves the k first candidates in cand order to c[0..k), in any order
@@ -237,6 +258,20 @@ owl_token owl_sampler_sample(owl_sampler *s, const float *logits) {
     cand *c = s->cands;
     bool pen = penalties_active(p);
 
+    if (p->temp <= 0) { /* greedy: the largest logit after the penalties */
+        size_t best = 0;
+        float best_l = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            float l = logits[i];
+            if (pen && s->counts[i]) l = penalize(p, l, s->counts[i]);
+            if (l > best_l) { /* NaN never compares greater */
+                best_l = l;
+                best = i;
+            }
+        }
+        return (owl_token)best;
+    }
+
     /* penalties; NaN and infinities are made harmless: a NaN is never
      * picked, +inf becomes the largest float so the sums stay finite */
     size_t best = 0;
@@ -248,8 +283,8 @@ owl_token owl_sampler_sample(owl_sampler *s, const float *logits) {
         c[i] = (cand){.logit = l, .p = 0, .id = (owl_token)i};
         if (l > c[best].logit) best = i;
     }
-    /* greedy, or nothing has any probability (every logit -inf) */
-    if (p->temp <= 0 || c[best].logit == -INFINITY) return c[best].id;
+    /* nothing has any probability (every logit -inf): the first will do */
+    if (c[best].logit == -INFINITY) return c[best].id;
     /* the filters never drop the best candidate: its logit stays the maximum */
     const float max_logit = c[best].logit;
 
@@ -257,23 +292,34 @@ owl_token owl_sampler_sample(owl_sampler *s, const float *logits) {
     if (p->top_k > 0 && (size_t)p->top_k < n) {
         select_top(c, n, (size_t)p->top_k);
         n = (size_t)p->top_k;
-        qsort(c, n, sizeof *c, cand_cmp);
+        sort_cands(c, n);
         sorted = true;
     }
 
     if (p->top_p < 1.0f) {
-        if (!sorted) {
-            qsort(c, n, sizeof *c, cand_cmp);
-            sorted = true;
-        }
-        softmax(c, n, c[0].logit, 1.0f);
-        double cum = 0;
-        for (size_t i = 0; i < n; i++) {
-            cum += c[i].p;
-            if (cum >= p->top_p) {
-                n = i + 1;
+        /* probabilities of the candidates left; then the smallest sorted
+         * prefix with mass >= top_p. Without top-k, sort only the top m
+         * candidates, m growing until the mass is reached. */
+        double sum = 0;
+        for (size_t i = 0; i < n; i++) sum += exp((double)c[i].logit - max_logit);
+        size_t m = sorted || n < 256 ? n : 256;
+        for (;;) {
+            if (!sorted) {
+                if (m < n) select_top(c, n, m);
+                sort_cands(c, m);
+            }
+            double cum = 0;
+            size_t cut = 0;
+            for (size_t i = 0; i < m && !cut; i++) {
+                cum += exp((double)c[i].logit - max_logit) / sum;
+                if (cum >= p->top_p) cut = i + 1;
+            }
+            if (cut) {
+                n = cut;
                 break;
             }
+            if (m == n) break; /* rounding kept the mass just below top_p: keep all */
+            m = n / 4 > m ? m * 4 : n;
         }
     }
 

@@ -250,6 +250,55 @@ static void test_top_p(void) {
           "top-p 0.55 at temperature 10 kept another set");
 }
 
+static int cmp_desc(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x > y ? -1 : x < y ? 1 : 0;
+}
+
+/* top-p over a large flat vocabulary, where the kept set is hundreds of
+ * tokens: checked against a plain sort of the probabilities */
+static void test_top_p_large(void) {
+    enum { N = 1000, DRAWS = 40000 };
+    static float logits[N], sorted[N];
+    for (int i = 0; i < N; i++) logits[i] = lcg_float() * 0.125f; /* in [-1, 1) */
+    memcpy(sorted, logits, sizeof sorted);
+    qsort(sorted, N, sizeof *sorted, cmp_desc);
+    const float ps[] = {0.5f, 0.9f};
+    for (int k = 0; k < 2; k++) {
+        double sum = 0, cum = 0;
+        for (int i = 0; i < N; i++) sum += exp(sorted[i]);
+        int keep = N;
+        for (int i = 0; i < N; i++) {
+            cum += exp(sorted[i]) / sum;
+            if (cum >= ps[k]) {
+                keep = i + 1;
+                break;
+            }
+        }
+        float cut = sorted[keep - 1]; /* the smallest logit kept */
+        owl_sampler_params p = plain(1.0f);
+        p.top_p = ps[k];
+        p.seed = 300 + k;
+        owl_sampler *s = make(&p, N);
+        static int counts[N];
+        memset(counts, 0, sizeof counts);
+        int outside = 0, seen = 0;
+        for (int i = 0; s && i < DRAWS; i++) {
+            owl_token t = owl_sampler_sample(s, logits);
+            if (t < 0 || t >= N || logits[t] < cut)
+                outside++;
+            else if (!counts[t]++)
+                seen++;
+        }
+        owl_sampler_free(s);
+        CHECK(keep > 256, "test setup: top-p %.1f keeps only %d tokens", (double)ps[k], keep);
+        CHECK(outside == 0, "top-p %.1f drew %d times outside the %d tokens it must keep", (double)ps[k], outside,
+              keep);
+        CHECK(seen >= keep * 95 / 100, "top-p %.1f drew only %d of the %d tokens it keeps", (double)ps[k], seen,
+              keep);
+    }
+}
+
 static void test_min_p(void) {
     enum { N = 6 };
     const double prob[N] = {0.05, 0.4, 0.1, 0.21, 0.19, 0.05};
@@ -392,6 +441,7 @@ int main(void) {
     test_seed();
     test_distribution();
     test_top_p();
+    test_top_p_large();
     test_min_p();
     test_penalties();
     test_bad_params();
