@@ -4,6 +4,8 @@
  * built by the caller once per row and shared by all heads. */
 #include <string.h>
 
+#include "../base/f16.h"
+
 #include "kernels.h"
 
 void attention_head(float *restrict out, const float *restrict q, const float *k,
@@ -15,4 +17,18 @@ void attention_head(float *restrict out, const float *restrict q, const float *k
         scores[c] = scale * kt->dot(q, k + (size_t)cells[c] * stride, D);
     softmax(scores, N);
     for (int32_t c = 0; c < N; c++) kt->axpy(out, scores[c], v + (size_t)cells[c] * stride, D);
+}
+
+void attention_head_f16(float *restrict out, const float *restrict q, const uint16_t *k,
+                        const uint16_t *v, size_t stride, const int32_t *restrict cells,
+                        int32_t N, int32_t D, float scale, float *restrict scores,
+                        float *restrict q16, const kernel_table *kt) {
+    memset(out, 0, sizeof(float) * (size_t)D);
+    if (N <= 0) return;
+    act_round_f16(q16, q, D);
+    for (int32_t c = 0; c < N; c++)
+        scores[c] = scale * kt->dot_f16(k + (size_t)cells[c] * stride, q16, D);
+    softmax(scores, N);
+    for (int32_t c = 0; c < N; c++)
+        kt->axpy_f16(out, f16_to_f32(f32_to_f16(scores[c])), v + (size_t)cells[c] * stride, D);
 }

@@ -6,8 +6,15 @@
 #include "kernels.h"
 #include "../base/cpu.h"
 
+#define QDOT(suffix)                                                             \
+    .qdot = {[OWL_TYPE_Q4_0] = qdot_q4_0_q8_0_##suffix,                          \
+             [OWL_TYPE_Q4_1] = qdot_q4_1_q8_1_##suffix,                          \
+             [OWL_TYPE_Q8_0] = qdot_q8_0_q8_0_##suffix},                         \
+    .dot_f16 = dot_f16_##suffix, .axpy_f16 = axpy_f16_##suffix
+
 static const kernel_table table_scalar = {
     .isa = "scalar", .dot = dot_ref, .axpy = axpy_ref, .gemm_tile = gemm_tile_ref,
+    QDOT(ref),
 };
 #if defined(__x86_64__)
 #define ROWDOT_AVX2                                                                   \
@@ -16,12 +23,13 @@ static const kernel_table table_scalar = {
                [OWL_TYPE_F32] = rowdot_f32_avx2}
 static const kernel_table table_avx2 = {
     .isa = "avx2", .dot = dot_avx2, .axpy = axpy_avx2, .gemm_tile = gemm_tile_avx2,
-    ROWDOT_AVX2,
+    ROWDOT_AVX2, QDOT(avx2),
 };
-/* AVX-512 CPUs have AVX2: the 8-lane row dots serve until 16-lane ones pay */
+/* AVX-512 CPUs have AVX2: the 8-lane row and integer dots serve until
+ * 16-lane ones pay */
 static const kernel_table table_avx512 = {
     .isa = "avx512", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
-    ROWDOT_AVX2,
+    ROWDOT_AVX2, QDOT(avx2),
 };
 #endif
 

@@ -5,10 +5,11 @@
 #include "kernels.h"
 
 void rmsnorm(float *o, const float *x, const float *restrict w, int64_t n, float eps) {
-    float ss = 0;
-    for (int64_t i = 0; i < n; i++) ss += x[i] * x[i];
-    float r = 1.0f / sqrtf(ss / (float)n + eps);
-    for (int64_t i = 0; i < n; i++) o[i] = x[i] * r * w[i];
+    double ss = 0;
+    for (int64_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+    const float mean = (float)(ss / (double)n);
+    const float r = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = 0; i < n; i++) o[i] = (x[i] * r) * w[i];
 }
 
 void softmax(float *x, int64_t n) {
@@ -16,12 +17,12 @@ void softmax(float *x, int64_t n) {
     float mx = x[0];
     for (int64_t i = 1; i < n; i++)
         if (x[i] > mx) mx = x[i];
-    float sum = 0;
+    double sum = 0;
     for (int64_t i = 0; i < n; i++) {
         x[i] = expf(x[i] - mx);
-        sum += x[i];
+        sum += (double)x[i];
     }
-    float inv = 1.0f / sum;
+    const float inv = (float)(1.0 / sum);
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 

@@ -26,6 +26,9 @@ typedef void (*gemm_tile_fn)(float *restrict y, ptrdiff_t ldy, const float *rest
                              ptrdiff_t ldx, int64_t B, const float *restrict w, ptrdiff_t ldw,
                              int64_t R, int64_t n, bool add);
 
+/* dot of a weight row (n elements) with quantized activations (n elements) */
+typedef float (*qdot_fn)(const void *restrict w, const void *restrict xq, int64_t n);
+
 typedef struct kernel_table {
     const char *isa; /* "scalar", "avx2", "avx512" */
     float (*dot)(const float *restrict a, const float *restrict b, int64_t n);
@@ -37,6 +40,13 @@ typedef struct kernel_table {
      * ISA speeds up; NULL entries fall back to the type table's scalar
      * dot_f32. Indexed by owl_type. */
     dtype_dot_f32_fn rowdot[OWL_TYPE_COUNT];
+    /* Integer dot of one weight row of type t with activations quantized
+     * to dtype_get(t)->vec_dot_type (the default path, see quant_act.c);
+     * NULL: this type has no integer path and runs the exact one. */
+    qdot_fn qdot[OWL_TYPE_COUNT];
+    /* f16 KV cache: dot of an f16 row with f32, and y += a * f16 row */
+    float (*dot_f16)(const uint16_t *restrict a, const float *restrict x, int64_t n);
+    void (*axpy_f16)(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
 } kernel_table;
 
 /* The table for this CPU (filled once, thread-safe). */
@@ -52,7 +62,24 @@ void gemm_tile_ref(float *restrict y, ptrdiff_t ldy, const float *restrict x, pt
                    int64_t B, const float *restrict w, ptrdiff_t ldw, int64_t R, int64_t n,
                    bool add);
 
+/* ---- activations for the default path (quant_act.c) ---------------------- */
+/* x(n) -> Q8_0 / Q8_1 blocks as llama.cpp's x86 path makes them */
+void act_quantize_q8_0(const float *restrict x, void *restrict dst, int64_t n);
+void act_quantize_q8_1(const float *restrict x, void *restrict dst, int64_t n);
+/* dst(n) = x rounded to f16 (as f32) */
+void act_round_f16(float *restrict dst, const float *restrict x, int64_t n);
+float qdot_q4_0_q8_0_ref(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q4_1_q8_1_ref(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q8_0_q8_0_ref(const void *restrict w, const void *restrict xq, int64_t n);
+float dot_f16_ref(const uint16_t *restrict a, const float *restrict x, int64_t n);
+void axpy_f16_ref(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
+
 /* ---- ISA variants (only call through the table) ------------------------ */
+float qdot_q4_0_q8_0_avx2(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q4_1_q8_1_avx2(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q8_0_q8_0_avx2(const void *restrict w, const void *restrict xq, int64_t n);
+float dot_f16_avx2(const uint16_t *restrict a, const float *restrict x, int64_t n);
+void axpy_f16_avx2(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
 float dot_avx2(const float *restrict a, const float *restrict b, int64_t n);
 void axpy_avx2(float *restrict y, float a, const float *restrict x, int64_t n);
 void gemm_tile_avx2(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,
@@ -70,9 +97,10 @@ void gemm_tile_avx512(float *restrict y, ptrdiff_t ldy, const float *restrict x,
                       bool add);
 
 /* ---- norms, activations, softmax (elementwise.c) ------------------------ */
-/* o(n) = x / sqrt(mean(x^2) + eps) * w; o may equal x. */
+/* o(n) = x / sqrt(mean(x^2) + eps) * w; o may equal x. The sum of squares
+ * runs in double. */
 void rmsnorm(float *o, const float *x, const float *restrict w, int64_t n, float eps);
-/* x(n) = softmax(x), max-subtracted. */
+/* x(n) = softmax(x), max-subtracted, the sum in double. */
 void softmax(float *x, int64_t n);
 /* o(n) = silu(g) * u, silu(g) = g / (1 + exp(-g)); o may equal g. */
 void swiglu(float *o, const float *g, const float *restrict u, int64_t n);
@@ -82,6 +110,10 @@ void swiglu(float *o, const float *g, const float *restrict u, int64_t n);
  * i < n_rot/2, computed in double: the table one row (position) uses in
  * every layer. */
 void rope_table(float *restrict cs, int32_t pos, int32_t n_rot, float theta, float pos_scale);
+/* The same table as llama.cpp builds it (the default path): angles by
+ * repeated fp32 multiplication pos * step^i, step = theta^(-2/n_rot), and
+ * fp32 cosf/sinf. Differs from rope_table by fp32 rounding only. */
+void rope_table_f32(float *restrict cs, int32_t pos, int32_t n_rot, float theta, float pos_scale);
 /* Rotates x(n_head, head_dim) in place, the first n_rot channels of each
  * head. neox=false: pairs (2i, 2i+1) (llama.cpp "normal", GGUF llama);
  * neox=true: pairs (i, i + n_rot/2). */
@@ -96,5 +128,12 @@ void rope_apply(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot,
 void attention_head(float *restrict out, const float *restrict q, const float *k,
                     const float *v, size_t stride, const int32_t *restrict cells, int32_t N,
                     int32_t D, float scale, float *restrict scores, const kernel_table *kt);
+/* The same over an f16 cache, as llama.cpp computes it (no flash
+ * attention): q is rounded to f16 before the dots, and the softmax
+ * weights are rounded to f16 before they weigh the values. */
+void attention_head_f16(float *restrict out, const float *restrict q, const uint16_t *k,
+                        const uint16_t *v, size_t stride, const int32_t *restrict cells,
+                        int32_t N, int32_t D, float scale, float *restrict scores,
+                        float *restrict q16, const kernel_table *kt);
 
 #endif

@@ -3,9 +3,11 @@
  * Work is counted in units of weight rows (MATMUL_TILE_ROWS), concatenated
  * over the ops, and thread ith takes the contiguous range
  * [ith*U/nth, (ith+1)*U/nth) of units, so neighbouring rows (and their
- * bytes in the map) stay on one thread. */
+ * bytes in the map) stay on one thread. On the default path a first pass
+ * over the pool prepares x (quantized or f16-rounded rows, split by rows). */
 #include "matmul.h"
 
+#include <assert.h>
 #include <stdint.h>
 
 #include "../tensor/dtype.h"
@@ -16,28 +18,61 @@ size_t matmul_scratch_per_thread(int64_t max_cols) {
     return (n + 15) & ~(size_t)15;
 }
 
+/* how one op reads x */
+typedef enum mm_mode {
+    MM_F32,   /* x as given, fp32 dots */
+    MM_F16X,  /* x rounded to f16 (F16 weights, default path), fp32 dots */
+    MM_QDOT,  /* x quantized to the weight's activation type, integer dots */
+} mm_mode;
+
 typedef struct mm_job {
     const matmul_ctx *mc;
     int64_t B;
     const matmul_op *ops;
     int n_ops;
+    mm_mode mode[MATMUL_MAX_OPS];
+    const void *xin[MATMUL_MAX_OPS]; /* what each op reads as x */
+    size_t xin_row[MATMUL_MAX_OPS];  /* bytes per row of xin (MM_QDOT) */
+    bool need_q8_0, need_q8_1, need_f16; /* x preparations for the prep pass */
 } mm_job;
 
 static int64_t op_units(const matmul_op *op) {
     return (op->w->rows + MATMUL_TILE_ROWS - 1) / MATMUL_TILE_ROWS;
 }
 
-/* rows [r0, r1) of one op */
-static void mm_rows(const matmul_ctx *mc, int64_t B, const matmul_op *op, int64_t r0, int64_t r1,
-                    float *scratch) {
+/* rows [r0, r1) of op i */
+static void mm_rows(const mm_job *job, int i, int64_t r0, int64_t r1, float *scratch) {
+    const matmul_ctx *mc = job->mc;
+    const matmul_op *op = &job->ops[i];
+    const int64_t B = job->B;
     const mat *w = op->w;
     const dtype_traits *tr = dtype_get(w->type);
     const uint8_t *base = (const uint8_t *)w->data;
     const int64_t n = w->cols;
+
+    if (job->mode[i] == MM_QDOT) {
+        qdot_fn qdot = mc->kt->qdot[w->type];
+        const uint8_t *xq = job->xin[i];
+        const size_t xr = job->xin_row[i];
+        for (int64_t t0 = r0; t0 < r1; t0 += MATMUL_TILE_ROWS) {
+            int64_t t1 = r1 - t0 < MATMUL_TILE_ROWS ? r1 : t0 + MATMUL_TILE_ROWS;
+            for (int64_t b = 0; b < B; b++) {
+                float *y = op->y + b * op->ldy;
+                for (int64_t r = t0; r < t1; r++) {
+                    float d = qdot(base + (size_t)r * w->row_size, xq + (size_t)b * xr, n);
+                    y[r] = op->add ? y[r] + d : d;
+                }
+            }
+        }
+        return;
+    }
+
+    const float *x = job->xin[i];
+    const ptrdiff_t ldx = job->mode[i] == MM_F16X ? (ptrdiff_t)n : op->ldx;
     if (B == 1) {
         dtype_dot_f32_fn dot = mc->kt->rowdot[w->type] ? mc->kt->rowdot[w->type] : tr->dot_f32;
         for (int64_t r = r0; r < r1; r++) {
-            float d = dot(base + (size_t)r * w->row_size, op->x, n);
+            float d = dot(base + (size_t)r * w->row_size, x, n);
             op->y[r] = op->add ? op->y[r] + d : d;
         }
         return;
@@ -57,7 +92,7 @@ static void mm_rows(const matmul_ctx *mc, int64_t B, const matmul_op *op, int64_
             wt = scratch;
             ldw = (ptrdiff_t)n;
         }
-        mc->kt->gemm_tile(op->y + t0, op->ldy, op->x, op->ldx, B, wt, ldw, R, n, op->add);
+        mc->kt->gemm_tile(op->y + t0, op->ldy, x, ldx, B, wt, ldw, R, n, op->add);
     }
 }
 
@@ -76,14 +111,57 @@ static void mm_worker(void *arg, int ith, int nth) {
         if (a < b) {
             int64_t r0 = a * MATMUL_TILE_ROWS, r1 = b * MATMUL_TILE_ROWS;
             if (r1 > op->w->rows) r1 = op->w->rows;
-            mm_rows(mc, job->B, op, r0, r1, scratch);
+            mm_rows(job, i, r0, r1, scratch);
         }
         start += nu;
     }
 }
 
+/* the prep pass: rows [b0, b1) of x in every form some op needs */
+static void prep_worker(void *arg, int ith, int nth) {
+    const mm_job *job = arg;
+    const matmul_ctx *mc = job->mc;
+    const matmul_op *op = &job->ops[0]; /* all ops share x */
+    const int64_t n = op->w->cols;
+    const size_t r80 = dtype_row_size(OWL_TYPE_Q8_0, n), r81 = dtype_row_size(OWL_TYPE_Q8_1, n);
+    int64_t b0 = job->B * ith / nth, b1 = job->B * (ith + 1) / nth;
+    for (int64_t b = b0; b < b1; b++) {
+        const float *x = op->x + b * op->ldx;
+        if (job->need_q8_0) act_quantize_q8_0(x, (uint8_t *)mc->x_q8_0 + (size_t)b * r80, n);
+        if (job->need_q8_1) act_quantize_q8_1(x, (uint8_t *)mc->x_q8_1 + (size_t)b * r81, n);
+        if (job->need_f16) act_round_f16(mc->x_f16 + b * n, x, n);
+    }
+}
+
 void matmul(const matmul_ctx *mc, int64_t B, const matmul_op *ops, int n_ops) {
     if (B <= 0 || n_ops <= 0) return;
-    mm_job job = {mc, B, ops, n_ops};
+    assert(n_ops <= MATMUL_MAX_OPS && B <= mc->max_rows);
+    mm_job job = {.mc = mc, .B = B, .ops = ops, .n_ops = n_ops};
+    for (int i = 0; i < n_ops; i++) {
+        const mat *w = ops[i].w;
+        job.mode[i] = MM_F32;
+        job.xin[i] = ops[i].x;
+        if (mc->exact) continue;
+        int act = dtype_get(w->type)->vec_dot_type;
+        if (mc->kt->qdot[w->type] && (act == OWL_TYPE_Q8_0 || act == OWL_TYPE_Q8_1)) {
+            job.mode[i] = MM_QDOT;
+            job.xin[i] = act == OWL_TYPE_Q8_0 ? mc->x_q8_0 : mc->x_q8_1;
+            job.xin_row[i] = dtype_row_size(act, w->cols);
+            if (act == OWL_TYPE_Q8_0) job.need_q8_0 = true;
+            else job.need_q8_1 = true;
+        } else if (w->type == OWL_TYPE_F16) {
+            job.mode[i] = MM_F16X;
+            job.xin[i] = mc->x_f16;
+            job.need_f16 = true;
+        }
+        assert(i == 0 || (ops[i].x == ops[0].x && ops[i].ldx == ops[0].ldx &&
+                          w->cols == ops[0].w->cols) || job.mode[i] == MM_F32);
+    }
+    if (job.need_q8_0 || job.need_q8_1 || job.need_f16) {
+        if (B == 1)
+            prep_worker(&job, 0, 1);
+        else
+            threadpool_run(mc->pool, prep_worker, &job);
+    }
     threadpool_run(mc->pool, mm_worker, &job);
 }

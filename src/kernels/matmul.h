@@ -7,8 +7,15 @@
  * dequantized once into a per-thread scratch and dotted with all B rows
  * (row reuse: no whole-matrix dequantization, no allocation).
  *
+ * Default path (exact = false), as llama.cpp computes on x86: for a weight
+ * whose type has an integer dot in the kernel table (Q4_0, Q4_1, Q8_0), x
+ * is first quantized per block to the type's activation type (Q8_0/Q8_1)
+ * and every dot is an integer one; for an F16 weight x is rounded to f16
+ * first. Other types take the exact path.
+ *
  * Several matmuls sharing the same x (q, k, v; gate, up) run in one pass
- * over the pool, so their rows are shared out together. */
+ * over the pool, so their rows are shared out together, and x is prepared
+ * once for all of them. */
 #ifndef OWL_KERNELS_MATMUL_H
 #define OWL_KERNELS_MATMUL_H
 
@@ -44,12 +51,23 @@ typedef struct matmul_ctx {
     const kernel_table *kt;
     float *scratch;       /* (threads, MATMUL_TILE_ROWS * max_cols), aligned */
     int64_t max_cols;     /* widest W this scratch serves */
+    bool exact;           /* fp32 activations everywhere */
+    /* default path: x prepared for the weights, max_rows rows of max_cols */
+    int64_t max_rows;
+    void *x_q8_0;         /* (max_rows, Q8_0 row of max_cols) */
+    void *x_q8_1;         /* (max_rows, Q8_1 row of max_cols) */
+    float *x_f16;         /* (max_rows, max_cols) x rounded to f16 */
 } matmul_ctx;
 
 /* Floats of scratch one thread needs for weights up to max_cols wide. */
 size_t matmul_scratch_per_thread(int64_t max_cols);
 
-/* Runs ops[0..n_ops), each y = x·W^T for B rows; all cols <= max_cols. */
+/* At most this many ops per call. */
+#define MATMUL_MAX_OPS 4
+
+/* Runs ops[0..n_ops), each y = x·W^T for B rows; all cols <= max_cols,
+ * B <= max_rows. Ops of one call share x (same pointer, stride, cols) when
+ * the default path prepares it. */
 void matmul(const matmul_ctx *mc, int64_t B, const matmul_op *ops, int n_ops);
 
 #endif

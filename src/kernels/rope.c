@@ -14,6 +14,18 @@ void rope_table(float *restrict cs, int32_t pos, int32_t n_rot, float theta, flo
     }
 }
 
+void rope_table_f32(float *restrict cs, int32_t pos, int32_t n_rot, float theta,
+                    float pos_scale) {
+    const float step = powf(theta, -2.0f / (float)n_rot);
+    float t = (float)pos;
+    for (int32_t i = 0; i < n_rot / 2; i++) {
+        float a = pos_scale * t;
+        cs[2 * i] = cosf(a);
+        cs[2 * i + 1] = sinf(a);
+        t *= step;
+    }
+}
+
 void rope_apply(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot,
                 const float *restrict cs, bool neox) {
     const int32_t half = n_rot / 2;

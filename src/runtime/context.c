@@ -68,7 +68,9 @@ owl_status owl_context_new(owl_model *model, const owl_context_params *params,
     if (hp->n_ff > max_cols) max_cols = hp->n_ff;
 
     owl_status s = threadpool_new(p.n_threads, &ctx->pool);
-    if (s == OWL_OK) s = kv_cache_init(&ctx->kv, hp->n_layer, p.n_ctx, (int64_t)KD);
+    if (s == OWL_OK)
+        s = kv_cache_init(&ctx->kv, hp->n_layer, p.n_ctx, (int64_t)KD,
+                          p.exact ? OWL_TYPE_F32 : OWL_TYPE_F16);
     if (s == OWL_OK) {
         bool ok = alloc_f32(&ctx->x, B, C) && alloc_f32(&ctx->xn, B, C) &&
                   alloc_f32(&ctx->q, B, QD) && alloc_f32(&ctx->k, B, KD) &&
@@ -76,7 +78,15 @@ owl_status owl_context_new(owl_model *model, const owl_context_params *params,
                   alloc_f32(&ctx->ff_gate, B, F) && alloc_f32(&ctx->ff_up, B, F) &&
                   alloc_f32(&ctx->rope_cs, B, (size_t)(hp->n_rot > 0 ? hp->n_rot : 1)) &&
                   alloc_f32(&ctx->mm_scratch, T, matmul_scratch_per_thread(max_cols)) &&
-                  alloc_f32(&ctx->att_scores, T, N);
+                  alloc_f32(&ctx->att_scores, T, N) &&
+                  alloc_f32(&ctx->att_q16, T, (size_t)hp->head_dim);
+        if (ok && !p.exact) {
+            /* a Q8_0 or Q8_1 row: at most 36 bytes per 32 values = 9 floats */
+            size_t qrow = ((size_t)max_cols + 31) / 32 * 9;
+            ok = alloc_f32((float **)&ctx->x_q8_0, B, qrow) &&
+                 alloc_f32((float **)&ctx->x_q8_1, B, qrow) &&
+                 alloc_f32(&ctx->x_f16, B, (size_t)max_cols);
+        }
         if (ok) {
             ctx->cell = owl_xreallocarray(NULL, B, sizeof *ctx->cell);
             ctx->out_idx = owl_xreallocarray(NULL, B, sizeof *ctx->out_idx);
@@ -94,6 +104,11 @@ owl_status owl_context_new(owl_model *model, const owl_context_params *params,
     ctx->mm.kt = ctx->kt;
     ctx->mm.scratch = ctx->mm_scratch;
     ctx->mm.max_cols = max_cols;
+    ctx->mm.exact = p.exact;
+    ctx->mm.max_rows = (int64_t)B;
+    ctx->mm.x_q8_0 = ctx->x_q8_0;
+    ctx->mm.x_q8_1 = ctx->x_q8_1;
+    ctx->mm.x_f16 = ctx->x_f16;
     *out = ctx;
     return OWL_OK;
 }
@@ -113,6 +128,10 @@ void owl_context_free(owl_context *ctx) {
     owl_afree(ctx->rope_cs);
     owl_afree(ctx->mm_scratch);
     owl_afree(ctx->att_scores);
+    owl_afree(ctx->att_q16);
+    owl_afree(ctx->x_q8_0);
+    owl_afree(ctx->x_q8_1);
+    owl_afree(ctx->x_f16);
     free(ctx->att_cells);
     free(ctx->cell);
     free(ctx->out_idx);

@@ -12,6 +12,12 @@
  *     x += (silu(xn · Wgate^T) * (xn · Wup^T)) · Wdown^T
  *   logits[j] = (rmsnorm(x[row_j]) * output_norm) · Wout^T   rows that asked
  *
+ * Two numerics: exact (params.exact) keeps every activation and the KV
+ * cache in fp32; the default path computes as llama.cpp does on x86 —
+ * activations quantized to 8 bits before each matmul with a Q4/Q8 weight
+ * (kernels/matmul.h), an f16 KV cache with f16-rounded queries and softmax
+ * weights, RoPE angles in fp32 — so that both pick the same tokens.
+ *
  * The tokens of all sequences of a batch go through each matmul together
  * (a GEMM for a prompt, a GEMV for one token). Row-wise steps (norms, rope,
  * SwiGLU) and attention (by (row, head)) are split over the thread pool.
@@ -20,6 +26,7 @@
 #include <string.h>
 
 #include "context.h"
+#include "../base/f16.h"
 #include "../base/mem.h"
 #include "../base/status.h"
 #include "../tensor/dtype.h"
@@ -83,7 +90,9 @@ static void attn_items(const fwd *f, int64_t i0, int64_t i1, int ith) {
     const float scale = 1.0f / sqrtf((float)D);
     float *scores = ctx->att_scores + (size_t)ith * kv->n_ctx;
     int32_t *cells = ctx->att_cells + (size_t)ith * kv->n_ctx;
-    const float *kbase = kv_cache_k(kv, f->il, 0), *vbase = kv_cache_v(kv, f->il, 0);
+    const bool f16 = kv->type == OWL_TYPE_F16;
+    const void *kbase = kv_cache_k(kv, f->il, 0), *vbase = kv_cache_v(kv, f->il, 0);
+    float *q16 = ctx->att_q16 + (size_t)ith * D;
     int32_t row = -1, n_cells = 0;
     for (int64_t it = i0; it < i1; it++) {
         int32_t b = (int32_t)(it / H), h = (int32_t)(it % H);
@@ -95,10 +104,16 @@ static void attn_items(const fwd *f, int64_t i0, int64_t i1, int ith) {
                 if (kv->cells[c].seq == s && kv->cells[c].pos <= p) cells[n_cells++] = (int32_t)c;
         }
         const int32_t g = h / group; /* kv head serving query head h */
-        attention_head(ctx->att + (size_t)b * H * D + (size_t)h * D,
-                       ctx->q + (size_t)b * H * D + (size_t)h * D, kbase + (size_t)g * D,
-                       vbase + (size_t)g * D, (size_t)kv->row_elems, cells, n_cells, D, scale,
-                       scores, ctx->kt);
+        float *out = ctx->att + (size_t)b * H * D + (size_t)h * D;
+        const float *q = ctx->q + (size_t)b * H * D + (size_t)h * D;
+        if (f16)
+            attention_head_f16(out, q, (const uint16_t *)kbase + (size_t)g * D,
+                               (const uint16_t *)vbase + (size_t)g * D, (size_t)kv->row_elems,
+                               cells, n_cells, D, scale, scores, q16, ctx->kt);
+        else
+            attention_head(out, q, (const float *)kbase + (size_t)g * D,
+                           (const float *)vbase + (size_t)g * D, (size_t)kv->row_elems, cells,
+                           n_cells, D, scale, scores, ctx->kt);
     }
 }
 
@@ -123,7 +138,11 @@ static void step_worker(void *arg, int ith, int nth) {
                                              (size_t)f->b->token[b] * e->row_size,
                                          ctx->x + b * C, C);
             float scale = hp->rope_scaling == ROPE_SCALING_LINEAR ? 1.0f / hp->rope_factor : 1.0f;
-            rope_table(ctx->rope_cs + b * hp->n_rot, f->b->pos[b], hp->n_rot, hp->rope_theta, scale);
+            if (ctx->params.exact)
+                rope_table(ctx->rope_cs + b * hp->n_rot, f->b->pos[b], hp->n_rot, hp->rope_theta, scale);
+            else
+                rope_table_f32(ctx->rope_cs + b * hp->n_rot, f->b->pos[b], hp->n_rot,
+                               hp->rope_theta, scale);
             break;
         }
         case STEP_NORM_ATTN:
@@ -134,10 +153,17 @@ static void step_worker(void *arg, int ith, int nth) {
             bool neox = hp->rope_style == ROPE_STYLE_NEOX;
             rope_apply(ctx->q + b * QD, hp->n_head, hp->head_dim, hp->n_rot, cs, neox);
             rope_apply(ctx->k + b * KD, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, neox);
-            memcpy(kv_cache_k(&ctx->kv, f->il, ctx->cell[b]), ctx->k + b * KD,
-                   sizeof(float) * (size_t)KD);
-            memcpy(kv_cache_v(&ctx->kv, f->il, ctx->cell[b]), ctx->v + b * KD,
-                   sizeof(float) * (size_t)KD);
+            void *kc = kv_cache_k(&ctx->kv, f->il, ctx->cell[b]);
+            void *vc = kv_cache_v(&ctx->kv, f->il, ctx->cell[b]);
+            if (ctx->kv.type == OWL_TYPE_F32) {
+                memcpy(kc, ctx->k + b * KD, sizeof(float) * (size_t)KD);
+                memcpy(vc, ctx->v + b * KD, sizeof(float) * (size_t)KD);
+            } else {
+                for (int64_t i = 0; i < KD; i++) {
+                    ((uint16_t *)kc)[i] = f32_to_f16(ctx->k[b * KD + i]);
+                    ((uint16_t *)vc)[i] = f32_to_f16(ctx->v[b * KD + i]);
+                }
+            }
             break;
         }
         case STEP_NORM_FFN:

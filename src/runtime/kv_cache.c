@@ -7,20 +7,25 @@
 #include "../base/mem.h"
 #include "../base/status.h"
 
-owl_status kv_cache_init(kv_cache *kv, int32_t n_layer, uint32_t n_ctx, int64_t row_elems) {
+owl_status kv_cache_init(kv_cache *kv, int32_t n_layer, uint32_t n_ctx, int64_t row_elems,
+                         int type) {
     memset(kv, 0, sizeof *kv);
     size_t per_layer, total, bytes;
+    if (type != OWL_TYPE_F32 && type != OWL_TYPE_F16)
+        return owl_err(OWL_ERR_ARG, "kv cache: type %d is not f32 or f16", type);
+    size_t elem = type == OWL_TYPE_F32 ? 4 : 2;
     if (n_layer <= 0 || n_ctx == 0 || row_elems <= 0)
         return owl_err(OWL_ERR_ARG, "kv cache: bad size (%d layers, %u cells, %lld per row)",
                        n_layer, n_ctx, (long long)row_elems);
     if (!size_mul((size_t)n_ctx, (size_t)row_elems, &per_layer) ||
-        !size_mul(per_layer, (size_t)n_layer, &total) || !size_mul(total, sizeof(float), &bytes))
+        !size_mul(per_layer, (size_t)n_layer, &total) || !size_mul(total, elem, &bytes))
         return owl_err(OWL_ERR_NOMEM, "kv cache: size overflows (%d layers x %u cells)", n_layer,
                        n_ctx);
     kv->n_ctx = n_ctx;
     kv->n_layer = n_layer;
     kv->row_elems = row_elems;
-    kv->type = OWL_TYPE_F32;
+    kv->type = type;
+    kv->elem = elem;
     kv->cells = owl_xcalloc(n_ctx, sizeof *kv->cells);
     kv->k = owl_xaligned(bytes);
     kv->v = owl_xaligned(bytes);

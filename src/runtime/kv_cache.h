@@ -9,9 +9,8 @@
  * contiguity.
  *
  * Layout: K and V are (L, N, Hkv*D) arrays, one row of row_elems per cell
- * and layer (L layers, N = n_ctx cells, Hkv kv heads of D channels). The
- * element type is recorded (f32 now); an f16 cache changes only the row
- * accessors and the attention dot/axpy. */
+ * and layer (L layers, N = n_ctx cells, Hkv kv heads of D channels), of
+ * f32 (the exact path) or f16 (the default path, as llama.cpp keeps it). */
 #ifndef OWL_RUNTIME_KV_CACHE_H
 #define OWL_RUNTIME_KV_CACHE_H
 
@@ -29,15 +28,18 @@ typedef struct kv_cache {
     uint32_t n_ctx;     /* N cells */
     int32_t n_layer;    /* L */
     int64_t row_elems;  /* Hkv*D elements of one cell in one layer */
-    int type;           /* OWL_TYPE_F32 (room for F16 later) */
+    int type;           /* OWL_TYPE_F32 or OWL_TYPE_F16 */
+    size_t elem;        /* bytes per element: 4 or 2 */
     kv_cell *cells;     /* (N) */
     uint32_t n_used;    /* occupied cells */
     uint32_t end;       /* one past the highest occupied cell */
-    float *k;           /* (L, N, Hkv*D) */
-    float *v;           /* (L, N, Hkv*D) */
+    void *k;            /* (L, N, Hkv*D) */
+    void *v;            /* (L, N, Hkv*D) */
 } kv_cache;
 
-owl_status kv_cache_init(kv_cache *kv, int32_t n_layer, uint32_t n_ctx, int64_t row_elems);
+/* type: OWL_TYPE_F32 or OWL_TYPE_F16 */
+owl_status kv_cache_init(kv_cache *kv, int32_t n_layer, uint32_t n_ctx, int64_t row_elems,
+                         int type);
 void kv_cache_free(kv_cache *kv);
 
 /* Finds n free cells (lowest first) into cells_out(n) without taking them;
@@ -51,12 +53,12 @@ void kv_cache_take(kv_cache *kv, int32_t c, int32_t pos, int32_t seq);
 void kv_cache_seq_rm(kv_cache *kv, int32_t seq, int32_t p0, int32_t p1);
 int32_t kv_cache_seq_pos_max(const kv_cache *kv, int32_t seq);
 
-/* The K / V row of cell c in layer il: (Hkv*D) floats. */
-static inline float *kv_cache_k(const kv_cache *kv, int32_t il, int32_t c) {
-    return kv->k + ((size_t)il * kv->n_ctx + (size_t)c) * (size_t)kv->row_elems;
+/* The K / V row of cell c in layer il: (Hkv*D) elements of kv->type. */
+static inline void *kv_cache_k(const kv_cache *kv, int32_t il, int32_t c) {
+    return (char *)kv->k + ((size_t)il * kv->n_ctx + (size_t)c) * (size_t)kv->row_elems * kv->elem;
 }
-static inline float *kv_cache_v(const kv_cache *kv, int32_t il, int32_t c) {
-    return kv->v + ((size_t)il * kv->n_ctx + (size_t)c) * (size_t)kv->row_elems;
+static inline void *kv_cache_v(const kv_cache *kv, int32_t il, int32_t c) {
+    return (char *)kv->v + ((size_t)il * kv->n_ctx + (size_t)c) * (size_t)kv->row_elems * kv->elem;
 }
 
 #endif

@@ -9,7 +9,13 @@
  *   against the textbook formula computed in double;
  * - matmul over F32, F16, Q8_0, Q4_1 weights, B = 1 (dot_f32 path) and
  *   B = 7 (dequantized tile path), 1 and 3 threads: against a double
- *   product of the dequantized weights.
+ *   product of the dequantized weights;
+ * - the default path's pieces: activation quantization against its
+ *   formula (d = amax/127, q = round-half-even(x * 127/amax)), the integer
+ *   dots of each ISA against the scalar ones and against a double product
+ *   of the dequantized blocks, f16 attention against a double reference on
+ *   f16-rounded inputs, and the default-path matmul against the integer
+ *   dot reference and (loosely) against the exact result.
  * Prints the ISA variants it tested. */
 #include <math.h>
 #include <stdint.h>
@@ -17,12 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/f16.h"
 #include "base/mem.h"
 #include "base/threadpool.h"
 #include "check.h"
 #include "kernels/kernels.h"
 #include "kernels/matmul.h"
 #include "tensor/dtype.h"
+#include "tensor/quants.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static float frand(void) { /* uniform in [-1, 1) */
@@ -246,7 +254,7 @@ static void test_matmul_type(int type, const kernel_table *kt, threadpool *pool)
     mat w = {wq, type, R, K, rs};
     int T = threadpool_size(pool);
     float *scratch = owl_xaligned(sizeof(float) * matmul_scratch_per_thread(K) * (size_t)T);
-    matmul_ctx mc = {pool, kt, scratch, K};
+    matmul_ctx mc = {.pool = pool, .kt = kt, .scratch = scratch, .max_cols = K, .exact = true, .max_rows = 7};
     fill(x, 7 * K);
     for (int B = 1; B <= 7; B += 6)
         for (int add = 0; add < 2; add++) {
@@ -276,8 +284,168 @@ static void test_matmul_type(int type, const kernel_table *kt, threadpool *pool)
     matmul(&mc, 7, &one, 1);
     CHECK(memcmp(y, y2, sizeof y) == 0 && memcmp(y, y3, sizeof y) == 0,
           "matmul %s: two ops in one pass differ from one op alone", tr->name);
+
+    /* the default path: integer dots on quantized x, or x rounded to f16 */
+    uint8_t xq0[7 * K * 2], xq1[7 * K * 2];
+    float xh[7 * K], ye[7 * R];
+    mc.exact = false;
+    mc.x_q8_0 = xq0;
+    mc.x_q8_1 = xq1;
+    mc.x_f16 = xh;
+    matmul_op oe = {ye, R, x, K, &w, false};
+    mc.exact = true;
+    matmul(&mc, 7, &oe, 1);
+    mc.exact = false;
+    for (int B = 1; B <= 7; B += 6) {
+        matmul_op op = {y, R, x, K, &w, false};
+        matmul(&mc, B, &op, 1);
+        int act = tr->vec_dot_type;
+        double worst = 0, loose = 0;
+        uint8_t xqb[K * 2];
+        float xr[K];
+        for (int b = 0; b < B; b++) {
+            if (kt->qdot[type]) {
+                if (act == OWL_TYPE_Q8_0) act_quantize_q8_0(x + b * K, xqb, K);
+                else act_quantize_q8_1(x + b * K, xqb, K);
+            } else {
+                for (int i = 0; i < K; i++) xr[i] = x[b * K + i];
+                if (type == OWL_TYPE_F16) act_round_f16(xr, x + b * K, K);
+            }
+            for (int r = 0; r < R; r++) {
+                double want, mag = 0;
+                tr->to_float(wq + r * rs, wd, K);
+                for (int i = 0; i < K; i++) mag += fabs((double)x[b * K + i] * wd[i]);
+                if (kt->qdot[type]) {
+                    /* the scalar integer dot is the reference */
+                    want = type == OWL_TYPE_Q4_1   ? qdot_q4_1_q8_1_ref(wq + r * rs, xqb, K)
+                           : type == OWL_TYPE_Q8_0 ? qdot_q8_0_q8_0_ref(wq + r * rs, xqb, K)
+                                                   : qdot_q4_0_q8_0_ref(wq + r * rs, xqb, K);
+                } else {
+                    want = 0;
+                    for (int i = 0; i < K; i++) want += (double)xr[i] * wd[i];
+                }
+                worst = fmax(worst, nerr(y[b * R + r], want, mag));
+                loose = fmax(loose, nerr(y[b * R + r], ye[b * R + r], mag));
+            }
+        }
+        CHECK(worst < 1e-5, "default-path matmul %s B=%d isa=%s: normalized error %g vs its reference",
+              tr->name, B, kt->isa, worst);
+        /* 8-bit activations cost about 1/127 of a term at worst */
+        CHECK(loose < 2e-2, "default-path matmul %s B=%d isa=%s: %g away from the exact result",
+              tr->name, B, kt->isa, loose);
+    }
     owl_afree(scratch);
     free(wq);
+}
+
+static void test_act_quant(void) {
+    enum { N = 128 };
+    float x[N];
+    block_q8_1 q1[N / 32];
+    block_q8_0 q0[N / 32];
+    fill(x, N);
+    for (int i = 0; i < 32; i++) x[i] = 0; /* an all-zero block */
+    x[40] = 3.0f; /* block 1: amax 3 */
+    act_quantize_q8_0(x, q0, N);
+    act_quantize_q8_1(x, q1, N);
+    int bad = 0;
+    for (int blk = 0; blk < N / 32; blk++) {
+        float amax = 0;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[blk * 32 + j]));
+        float d = amax / 127.0f, id = amax ? 127.0f / amax : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) {
+            int q = (int)nearbyintf(x[blk * 32 + j] * id);
+            sum += q;
+            bad += q0[blk].qs[j] != q || q1[blk].qs[j] != q;
+        }
+        bad += q0[blk].d != f32_to_f16(d) || q1[blk].d != f32_to_f16(d) ||
+               q1[blk].s != f32_to_f16(d * (float)sum);
+    }
+    CHECK(bad == 0, "activation quantization: %d values differ from the formula", bad);
+}
+
+static void test_qdot(const kernel_table *kt) {
+    enum { N = 576 };
+    static float w[N], x[N], wd[N], xd[N];
+    static uint8_t wq[N * 2], xq[N * 2];
+    static const int types[] = {OWL_TYPE_Q4_0, OWL_TYPE_Q4_1, OWL_TYPE_Q8_0};
+    const kernel_table *ref = kernels_variant("scalar");
+    for (size_t ti = 0; ti < 3; ti++) {
+        int t = types[ti];
+        if (!kt->qdot[t]) {
+            CHECK(0, "%s has no integer dot for type %d", kt->isa, t);
+            continue;
+        }
+        const dtype_traits *tr = dtype_get(t), *ta = dtype_get(tr->vec_dot_type);
+        fill(w, N);
+        fill(x, N);
+        tr->from_float(w, wq, N);
+        if (tr->vec_dot_type == OWL_TYPE_Q8_0) act_quantize_q8_0(x, xq, N);
+        else act_quantize_q8_1(x, xq, N);
+        tr->to_float(wq, wd, N);
+        ta->to_float(xq, xd, N);
+        double want = 0, mag = 0;
+        for (int i = 0; i < N; i++) want += (double)wd[i] * xd[i], mag += fabs((double)wd[i] * xd[i]);
+        double e_ref = nerr(ref->qdot[t](wq, xq, N), want, mag);
+        double e_isa = nerr(kt->qdot[t](wq, xq, N), ref->qdot[t](wq, xq, N), mag);
+        /* Q8_1's s is an f16 rounding of d * sum q: its share of the error */
+        CHECK(e_ref < 2e-3 && e_isa < 1e-6, "%s qdot %s: %g vs the dequantized product, %g vs scalar",
+              kt->isa, tr->name, e_ref, e_isa);
+    }
+    /* f16 helpers */
+    uint16_t h[N];
+    float y0[N], y1[N];
+    for (int i = 0; i < N; i++) h[i] = f32_to_f16(w[i]);
+    double d0 = dot_f16_ref(h, x, N), d1 = kt->dot_f16(h, x, N), mag = 0;
+    for (int i = 0; i < N; i++) mag += fabs(w[i] * x[i]), y0[i] = y1[i] = x[i];
+    CHECK(nerr(d1, d0, mag) < 1e-6, "%s dot_f16", kt->isa);
+    axpy_f16_ref(y0, 0.3f, h, N);
+    kt->axpy_f16(y1, 0.3f, h, N);
+    double worst = 0;
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(y0[i] - y1[i]));
+    CHECK(worst < 1e-6, "%s axpy_f16: %g", kt->isa, worst);
+}
+
+static void test_attention_f16(const kernel_table *kt) {
+    enum { D = 32, NC = 20, STRIDE = 2 * D };
+    float kf[NC * STRIDE], vf[NC * STRIDE], q[D], out[D], scores[NC], q16[D];
+    uint16_t k[NC * STRIDE], v[NC * STRIDE];
+    fill(kf, NC * STRIDE);
+    fill(vf, NC * STRIDE);
+    fill(q, D);
+    for (int i = 0; i < NC * STRIDE; i++) k[i] = f32_to_f16(kf[i]), v[i] = f32_to_f16(vf[i]);
+    int32_t cells[NC];
+    for (int c = 0; c < NC; c++) cells[c] = NC - 1 - c;
+    const float scale = 1.0f / sqrtf(D);
+    attention_head_f16(out, q, k + D, v + D, STRIDE, cells, NC, D, scale, scores, q16, kt);
+    double s[NC], mx = -1e30, tot = 0, worst = 0;
+    for (int c = 0; c < NC; c++) {
+        double d = 0;
+        for (int i = 0; i < D; i++)
+            d += (double)f16_to_f32(f32_to_f16(q[i])) * f16_to_f32(k[cells[c] * STRIDE + D + i]);
+        mx = fmax(mx, s[c] = d * scale);
+    }
+    for (int c = 0; c < NC; c++) tot += (s[c] = exp(s[c] - mx));
+    for (int i = 0; i < D; i++) {
+        double want = 0;
+        for (int c = 0; c < NC; c++) want += s[c] / tot * f16_to_f32(v[cells[c] * STRIDE + D + i]);
+        worst = fmax(worst, fabs(out[i] - want));
+    }
+    /* the softmax weights are rounded to f16: about 2^-11 of each */
+    CHECK(worst < 1e-3, "%s attention_head_f16: error %g", kt->isa, worst);
+}
+
+static void test_rope_tables(void) {
+    float a[64], b[64];
+    double worst = 0;
+    for (int32_t pos = 0; pos < 4096; pos += 511) {
+        rope_table(a, pos, 64, 100000.0f, 1.0f);
+        rope_table_f32(b, pos, 64, 100000.0f, 1.0f);
+        for (int i = 0; i < 64; i++) worst = fmax(worst, fabs(a[i] - b[i]));
+    }
+    /* fp32 angles lose about pos * 2^-24 * (number of steps) radians */
+    CHECK(worst < 5e-3, "rope_table_f32 strays %g from the double table", worst);
 }
 
 int main(void) {
@@ -294,7 +462,11 @@ int main(void) {
         test_gemm_tile(kt);
         test_rowdot(kt);
         test_attention(kt);
+        test_qdot(kt);
+        test_attention_f16(kt);
     }
+    test_act_quant();
+    test_rope_tables();
     test_elementwise();
     test_rope();
     static const int types[] = {OWL_TYPE_F32, OWL_TYPE_F16, OWL_TYPE_Q8_0, OWL_TYPE_Q4_1};

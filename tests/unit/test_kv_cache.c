@@ -9,7 +9,7 @@
 int main(void) {
     kv_cache kv;
     int32_t cells[16];
-    CHECK(kv_cache_init(&kv, 2, 8, 6) == OWL_OK, "init: %s", owl_last_error());
+    CHECK(kv_cache_init(&kv, 2, 8, 6, OWL_TYPE_F32) == OWL_OK, "init: %s", owl_last_error());
 
     /* a prompt of 5 tokens of seq 0 takes the lowest cells */
     CHECK(kv_cache_find(&kv, 5, cells) == OWL_OK, "find 5 of 8");
@@ -32,8 +32,9 @@ int main(void) {
     kv_cache_take(&kv, cells[0], 0, 1);
     kv_cache_take(&kv, cells[1], 1, 1);
     CHECK(kv_cache_seq_pos_max(&kv, 1) == 1, "pos max of seq 1");
-    CHECK(kv_cache_k(&kv, 1, 0) - kv_cache_k(&kv, 0, 0) == 8 * 6 && kv_cache_k(&kv, 0, 1) - kv_cache_k(&kv, 0, 0) == 6,
-          "K layout is (layer, cell, row)");
+    CHECK((char *)kv_cache_k(&kv, 1, 0) - (char *)kv_cache_k(&kv, 0, 0) == 8 * 6 * 4 &&
+              (char *)kv_cache_v(&kv, 0, 1) - (char *)kv_cache_v(&kv, 0, 0) == 6 * 4,
+          "K/V layout is (layer, cell, row)");
 
     /* forget positions [2, 4) of seq 0: exactly cells 2 and 3 come free */
     kv_cache_seq_rm(&kv, 0, 2, 4);
@@ -54,8 +55,14 @@ int main(void) {
     CHECK(kv.n_used == 0 && kv.end == 0, "rm of everything leaves used %u end %u", kv.n_used, kv.end);
     kv_cache_free(&kv);
 
+    /* an f16 cache has 2-byte elements */
+    CHECK(kv_cache_init(&kv, 2, 8, 6, OWL_TYPE_F16) == OWL_OK, "f16 init: %s", owl_last_error());
+    CHECK((char *)kv_cache_k(&kv, 1, 1) - (char *)kv_cache_k(&kv, 0, 0) == (8 * 6 + 6) * 2, "f16 layout");
+    kv_cache_free(&kv);
+    CHECK(kv_cache_init(&kv, 2, 8, 6, OWL_TYPE_Q8_0) == OWL_ERR_ARG, "a quantized cache type is refused");
+
     /* absurd sizes fail cleanly */
-    CHECK(kv_cache_init(&kv, 1 << 30, 1u << 31, 1 << 30) == OWL_ERR_NOMEM, "an overflowing cache size must fail");
-    CHECK(kv_cache_init(&kv, 0, 8, 6) == OWL_ERR_ARG, "zero layers must fail");
+    CHECK(kv_cache_init(&kv, 1 << 30, 1u << 31, 1 << 30, OWL_TYPE_F16) == OWL_ERR_NOMEM, "an overflowing cache size must fail");
+    CHECK(kv_cache_init(&kv, 0, 8, 6, OWL_TYPE_F32) == OWL_ERR_ARG, "zero layers must fail");
     return check_done();
 }

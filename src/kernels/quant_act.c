@@ -1,0 +1,104 @@
+/* quant_act.c — activations quantized for the integer matmul of the
+ * default (not exact) path, and the integer dot products that use them:
+ * scalar references.
+ *
+ * The default path computes as llama.cpp does on x86, so that the two give
+ * the same tokens: before a product with a Q4_0/Q8_0 (Q4_1) weight, each
+ * block of 32 activations becomes Q8_0 (Q8_1) — d = amax / 127 stored as
+ * f16, q = round-half-even(x * 127 / amax), and for Q8_1 s = d * sum q as
+ * f16 — and a block's dot is d_w * d_x * (integer sum of q_w q_x), plus
+ * m_w * s_x for Q4_1. Before a product with an F16 weight the activations
+ * are rounded to f16. Accumulation is fp32. */
+#include <math.h>
+
+#include "kernels.h"
+#include "../base/f16.h"
+#include "../tensor/quants.h"
+
+/* amax of a block, d and the multiplier, as llama.cpp's AVX path takes them */
+static inline float block_scale(const float *x, float *id) {
+    float amax = 0;
+    for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+    *id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    return amax / 127.0f;
+}
+
+void act_quantize_q8_0(const float *restrict x, void *restrict dst, int64_t n) {
+    block_q8_0 *y = dst;
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+        float id, d = block_scale(x, &id);
+        y[i].d = f32_to_f16(d);
+        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)nearbyintf(x[j] * id);
+    }
+}
+
+void act_quantize_q8_1(const float *restrict x, void *restrict dst, int64_t n) {
+    block_q8_1 *y = dst;
+    for (int64_t i = 0; i < n / QK8_1; i++, x += QK8_1) {
+        float id, d = block_scale(x, &id);
+        int sum = 0;
+        for (int j = 0; j < QK8_1; j++) {
+            y[i].qs[j] = (int8_t)nearbyintf(x[j] * id);
+            sum += y[i].qs[j];
+        }
+        y[i].d = f32_to_f16(d);
+        y[i].s = f32_to_f16(d * (float)sum);
+    }
+}
+
+void act_round_f16(float *restrict dst, const float *restrict x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32(f32_to_f16(x[i]));
+}
+
+float qdot_q4_0_q8_0_ref(const void *restrict w, const void *restrict xq, int64_t n) {
+    const block_q4_0 *a = w;
+    const block_q8_0 *b = xq;
+    float s = 0;
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK8_0 / 2; j++) {
+            sumi += ((a[i].qs[j] & 0x0f) - 8) * b[i].qs[j];
+            sumi += ((a[i].qs[j] >> 4) - 8) * b[i].qs[j + QK8_0 / 2];
+        }
+        s += f16_to_f32(a[i].d) * f16_to_f32(b[i].d) * (float)sumi;
+    }
+    return s;
+}
+
+float qdot_q4_1_q8_1_ref(const void *restrict w, const void *restrict xq, int64_t n) {
+    const block_q4_1 *a = w;
+    const block_q8_1 *b = xq;
+    float s = 0;
+    for (int64_t i = 0; i < n / QK8_1; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK8_1 / 2; j++) {
+            sumi += (a[i].qs[j] & 0x0f) * b[i].qs[j];
+            sumi += (a[i].qs[j] >> 4) * b[i].qs[j + QK8_1 / 2];
+        }
+        s += f16_to_f32(a[i].d) * f16_to_f32(b[i].d) * (float)sumi +
+             f16_to_f32(a[i].m) * f16_to_f32(b[i].s);
+    }
+    return s;
+}
+
+float qdot_q8_0_q8_0_ref(const void *restrict w, const void *restrict xq, int64_t n) {
+    const block_q8_0 *a = w;
+    const block_q8_0 *b = xq;
+    float s = 0;
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK8_0; j++) sumi += a[i].qs[j] * b[i].qs[j];
+        s += f16_to_f32(a[i].d) * f16_to_f32(b[i].d) * (float)sumi;
+    }
+    return s;
+}
+
+float dot_f16_ref(const uint16_t *restrict a, const float *restrict x, int64_t n) {
+    float s = 0;
+    for (int64_t i = 0; i < n; i++) s += f16_to_f32(a[i]) * x[i];
+    return s;
+}
+
+void axpy_f16_ref(float *restrict y, float a, const uint16_t *restrict x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += a * f16_to_f32(x[i]);
+}
