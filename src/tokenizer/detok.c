@@ -105,11 +105,11 @@ static size_t feed(detok *d, const unsigned char *s, size_t n) {
 
 void detok_push(detok *d, owl_token id, const char **text, size_t *len) {
     const tokenizer *t = d->t;
-    bool first = d->first;
-    d->first = false;
     *text = d->out;
     *len = 0;
     if (id < 0 || id >= t->n_vocab || (t->tokens[id].attr & (TOK_CONTROL | TOK_UNKNOWN))) return;
+    bool first = d->first;
+    d->first = false;
     const unsigned char *p = (const unsigned char *)t->piece + t->piece_off[id];
     size_t n = t->piece_off[id + 1] - t->piece_off[id];
     if (first && t->add_space_prefix && n && p[0] == ' ') p++, n--;

@@ -6,10 +6,14 @@
  * (a stray continuation byte, a lead byte followed by a non-continuation,
  * overlongs, surrogates) are replaced by U+FFFD, one per maximal invalid
  * subpart (as Unicode recommends and Python's decoder does). Control and
- * unknown tokens (BOS, <|im_end|>, <unk>) add no text. As llama.cpp's
- * detokenizer does, a SentencePiece vocabulary with add_space_prefix loses
- * the leading space of the first token of the stream (the space the
- * tokenizer put in front of the text). No allocation after detok_new. */
+ * unknown tokens (BOS, <|im_end|>, <unk>) add no text. With a
+ * SentencePiece vocabulary that has add_space_prefix, the first token that
+ * adds text loses its leading space: the space the tokenizer put in front
+ * of the text (as llama.cpp's and SentencePiece's decoders do; BOS before
+ * it does not change that, as in Hugging Face's decode). So a stream is a
+ * whole text: to stream what a model writes after a prompt, push the
+ * prompt's tokens first and ignore their text, and the first generated
+ * word keeps its space. No allocation after detok_new. */
 #ifndef OWL_TOKENIZER_DETOK_H
 #define OWL_TOKENIZER_DETOK_H
 
