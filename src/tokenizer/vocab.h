@@ -47,6 +47,7 @@ struct tokenizer {
     int32_t n_vocab;
     tok_entry *tokens; /* (n_vocab) */
     char *text;        /* all token texts, each NUL-terminated */
+    size_t text_used, text_cap;
     strmap text_to_id; /* token text -> id (a later duplicate wins) */
 
     /* decoded bytes of each token (byte-level mapping undone, ▁ -> space,
@@ -79,6 +80,19 @@ struct tokenizer {
 
     char *chat_template; /* NUL-terminated copy, or NULL */
 };
+
+/* Loading, for the loaders: vocab_alloc (n tokens, text_bytes of texts
+ * with their NULs), vocab_set for every id once, merges, the special ids
+ * and flags, then vocab_finish builds the rest. */
+owl_status vocab_alloc(tokenizer *t, int32_t n, size_t text_bytes);
+void vocab_set(tokenizer *t, int32_t id, const char *s, size_t len, float score, uint8_t attr);
+/* BPE: merge of texts a and b at rank; ignored when a part or the result
+ * is no token. buf/cap: scratch the caller frees. */
+owl_status vocab_add_merge(tokenizer *t, const char *a, size_t la, const char *b, size_t lb, int32_t rank,
+                           char **buf, size_t *cap);
+void vocab_add_eog(tokenizer *t, owl_token id);
+/* name: the model's name (per-model token attributes). */
+owl_status vocab_finish(tokenizer *t, const char *name, size_t name_len);
 
 static inline const char *tok_text(const tokenizer *t, int32_t id) {
     return t->text + t->tokens[id].off;
