@@ -179,13 +179,13 @@ void pretok_free(pretok *p) {
     free(p);
 }
 
-owl_status pretok_new(pretok_type type, pretok **out) {
+owl_status pretok_new_regexes(const char *const *regexes, int n, pretok **out) {
     *out = NULL;
-    if ((int)type < 0 || type >= PRETOK_COUNT) return owl_err(OWL_ERR_ARG, "pre-tokenizer type %d out of range", type);
+    if (n < 0 || n > MAX_REGEX) return owl_err(OWL_ERR_UNSUPPORTED, "pre-tokenizer with %d regexes (at most %d)", n, MAX_REGEX);
     pretok *p = owl_xcalloc(1, sizeof *p);
     if (!p) return OWL_ERR_NOMEM;
-    for (int i = 0; i < MAX_REGEX && regex_lists[type][i]; i++) {
-        char *src = expand_space_classes(regex_lists[type][i]);
+    for (int i = 0; i < n; i++) {
+        char *src = expand_space_classes(regexes[i]);
         if (!src) {
             pretok_free(p);
             return owl_err(OWL_ERR_NOMEM, "out of memory compiling a pre-tokenizer regex");
@@ -199,7 +199,7 @@ owl_status pretok_new(pretok_type type, pretok **out) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(err, msg, sizeof msg);
             pretok_free(p);
-            return owl_err(OWL_ERR_INTERNAL, "pre-tokenizer regex %d of type %d: %s at offset %zu", i, type,
+            return owl_err(OWL_ERR_UNSUPPORTED, "pre-tokenizer regex %d (\"%.60s\"): %s at offset %zu", i, regexes[i],
                            (const char *)msg, (size_t)erroff);
         }
         pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* without JIT, the interpreter runs */
@@ -207,6 +207,16 @@ owl_status pretok_new(pretok_type type, pretok **out) {
     }
     *out = p;
     return OWL_OK;
+}
+
+owl_status pretok_new(pretok_type type, pretok **out) {
+    *out = NULL;
+    if ((int)type < 0 || type >= PRETOK_COUNT) return owl_err(OWL_ERR_ARG, "pre-tokenizer type %d out of range", type);
+    int n = 0;
+    while (n < MAX_REGEX && regex_lists[type][n]) n++;
+    owl_status st = pretok_new_regexes(regex_lists[type], n, out);
+    if (st) owl_err_prefix(st, "pre-tokenizer type %d", type);
+    return st;
 }
 
 typedef struct span_vec {

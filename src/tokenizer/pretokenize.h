@@ -50,6 +50,8 @@ bool pretok_lookup(const char *name, size_t len, pretok_info *info);
 typedef struct pretok pretok;
 
 owl_status pretok_new(pretok_type type, pretok **out);
+/* A pre-tokenizer from n (<= 8) regexes, applied in order as above. */
+owl_status pretok_new_regexes(const char *const *regexes, int n, pretok **out);
 void pretok_free(pretok *p);
 
 /* A piece of text: bytes [off, off + len). */

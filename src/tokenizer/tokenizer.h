@@ -19,6 +19,9 @@
 typedef struct tokenizer tokenizer;
 
 owl_status tokenizer_from_gguf(const gguf *g, tokenizer **out);
+/* From a Hugging Face folder: tokenizer.json (+ tokenizer_config.json).
+ * Byte-level BPE vocabularies only, for now. */
+owl_status tokenizer_from_hf_dir(const char *dir, tokenizer **out);
 void tokenizer_free(tokenizer *t);
 
 int32_t tokenizer_n_vocab(const tokenizer *t);

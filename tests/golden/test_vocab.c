@@ -36,35 +36,16 @@ static char *read_all(const char *path, size_t *n) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static void test_one(const char *dir, const char *file) {
-    char path[8192], inp[8300], outp[8300];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    snprintf(inp, sizeof inp, "%s.inp", path);
-    snprintf(outp, sizeof outp, "%s.out", path);
-    char name[256];
-    snprintf(name, sizeof name, "%s", file + strlen("ggml-vocab-"));
-    name[strlen(name) - strlen(".gguf")] = 0;
-
-    gguf *g = NULL;
-    tokenizer *t = NULL;
-    owl_status st = gguf_open(path, &g);
-    CHECK(st == OWL_OK, "%s: gguf_open: %s", name, owl_last_error());
-    if (st) return;
-    st = tokenizer_from_gguf(g, &t);
-    CHECK(st == OWL_OK, "%s: tokenizer_from_gguf: %s", name, owl_last_error());
-    if (st) {
-        gguf_close(g);
-        return;
-    }
+/* Runs the .inp strings through t and compares with .out; false when
+ * the files are missing. */
+static bool run_strings(tokenizer *t, const char *name, const char *inp, const char *outp) {
+    owl_status st;
     size_t n_inp, n_out;
     char *sin = read_all(inp, &n_inp), *sout = read_all(outp, &n_out);
     if (!sin || !sout) {
-        printf("%s: loads (%d tokens); no .inp/.out test strings\n", name, tokenizer_n_vocab(t));
         free(sin);
         free(sout);
-        tokenizer_free(t);
-        gguf_close(g);
-        return;
+        return false;
     }
     /* .inp: strings separated by "\n__ggml_vocab_test__\n"; a string runs
      * to the end of the file when no separator follows */
@@ -115,8 +96,71 @@ static void test_one(const char *dir, const char *file) {
     CHECK(n_str > 0 && n_ok == n_str, "%s: %zu of %zu strings differ", name, n_str - n_ok, n_str);
     free(sin);
     free(sout);
+    return true;
+}
+
+static void test_one(const char *dir, const char *file) {
+    char path[8192], inp[8300], outp[8300];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    snprintf(inp, sizeof inp, "%s.inp", path);
+    snprintf(outp, sizeof outp, "%s.out", path);
+    char name[256];
+    snprintf(name, sizeof name, "%s", file + strlen("ggml-vocab-"));
+    name[strlen(name) - strlen(".gguf")] = 0;
+
+    gguf *g = NULL;
+    tokenizer *t = NULL;
+    owl_status st = gguf_open(path, &g);
+    CHECK(st == OWL_OK, "%s: gguf_open: %s", name, owl_last_error());
+    if (st) return;
+    st = tokenizer_from_gguf(g, &t);
+    CHECK(st == OWL_OK, "%s: tokenizer_from_gguf: %s", name, owl_last_error());
+    if (st) {
+        gguf_close(g);
+        return;
+    }
+    if (!run_strings(t, name, inp, outp))
+        printf("%s: loads (%d tokens); no .inp/.out test strings\n", name, tokenizer_n_vocab(t));
     tokenizer_free(t);
     gguf_close(g);
+}
+
+/* tokenizer.json folders of $OWL_SHARED_DIR/data/tokenizers against the
+ * test strings of the vocabulary they share (these vocab .gguf files are
+ * too large to be in data/vocab, their .inp/.out are there) */
+static void test_hf(const char *shared) {
+    static const struct {
+        const char *dir, *vocab;
+    } pairs[] = {
+        {"llama3", "llama-bpe"},
+        {"qwen3", "qwen2"},
+        {"qwen3", "deepseek-r1-qwen"}, /* DeepSeek-R1-Distill-Qwen: the Qwen2 vocabulary */
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        char dir[4096], inp[4300], outp[4300], name[256];
+        snprintf(dir, sizeof dir, "%s/data/tokenizers/%s", shared, pairs[i].dir);
+        snprintf(inp, sizeof inp, "%s/data/vocab/ggml-vocab-%s.gguf.inp", shared, pairs[i].vocab);
+        snprintf(outp, sizeof outp, "%s/data/vocab/ggml-vocab-%s.gguf.out", shared, pairs[i].vocab);
+        snprintf(name, sizeof name, "%s (%s/tokenizer.json)", pairs[i].vocab, pairs[i].dir);
+        tokenizer *t = NULL;
+        owl_status st = tokenizer_from_hf_dir(dir, &t);
+        CHECK(st == OWL_OK, "%s: %s", name, owl_last_error());
+        if (st) continue;
+        CHECK(run_strings(t, name, inp, outp), "%s: no test strings", name);
+        tokenizer_free(t);
+    }
+    /* DeepSeek-V3's tokenizer.json loads (no test strings for it) */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/data/tokenizers/deepseek_v3", shared);
+    tokenizer *t = NULL;
+    owl_status st = tokenizer_from_hf_dir(dir, &t);
+    CHECK(st == OWL_OK, "deepseek_v3 tokenizer.json: %s", owl_last_error());
+    tokenizer_free(t);
+    /* Llama 2's is SentencePiece-style: refused with a reason */
+    snprintf(dir, sizeof dir, "%s/data/tokenizers/llama2", shared);
+    st = tokenizer_from_hf_dir(dir, &t);
+    CHECK(st == OWL_ERR_UNSUPPORTED && strstr(owl_last_error(), "byte_fallback"), "llama2 tokenizer.json: %d %s", st,
+          owl_last_error());
 }
 
 int main(void) {
@@ -140,5 +184,6 @@ int main(void) {
         test_one(dir, files[i]);
         free(files[i]);
     }
+    test_hf(check_env("OWL_SHARED_DIR"));
     return check_done();
 }

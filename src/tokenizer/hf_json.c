@@ -1,0 +1,254 @@
+/* hf_json.c — builds a tokenizer from a Hugging Face folder: tokenizer.json
+ * (the vocabulary, merges, added tokens, normalizer, pre-tokenizer) and
+ * tokenizer_config.json (BOS/EOS, add_bos_token, the chat template).
+ *
+ * Read here: model {type "BPE", vocab {text: id}, merges ["a b"] or
+ * [["a", "b"]], ignore_merges}, added_tokens [{id, content, special,
+ * lstrip, rstrip}], normalizer (null, NFC, or an empty Sequence),
+ * pre_tokenizer (Split regexes with behavior "Isolated", ByteLevel,
+ * Digits, alone or in a Sequence), decoder. Byte-level BPE only for now:
+ * a SentencePiece-style tokenizer.json (byte_fallback, Metaspace or
+ * Replace normalizers) is refused with OWL_ERR_UNSUPPORTED saying so.
+ * Special added tokens become control tokens (parsed with parse_special),
+ * the others user-defined (always kept whole), as in the GGUF converter. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/mem.h"
+#include "../base/status.h"
+#include "vocab.h"
+
+#define RE_BYTELEVEL "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
+#define MAX_RE 8
+
+typedef struct hf_tok {
+    const char *s;
+    size_t len;
+    uint8_t attr;
+} hf_tok;
+
+static const char *str_of(json_t *v) { /* "text" or {"content": "text"} */
+    if (json_is_string(v)) return json_string_value(v);
+    if (json_is_object(v)) return json_string_value(json_object_get(v, "content"));
+    return NULL;
+}
+
+/* The regexes one pre-tokenizer (or a Sequence of them) stands for. */
+static owl_status pre_regexes(json_t *pre, const char **re, int *n, bool *byte_level, const char *path) {
+    if (!pre || json_is_null(pre)) return OWL_OK;
+    const char *type = json_string_value(json_object_get(pre, "type"));
+    if (!type) return owl_err(OWL_ERR_FORMAT, "%s: pre_tokenizer without a type", path);
+    if (strcmp(type, "Sequence") == 0) {
+        json_t *list = json_object_get(pre, "pretokenizers"), *it;
+        size_t i;
+        json_array_foreach(list, i, it) {
+            owl_status st = pre_regexes(it, re, n, byte_level, path);
+            if (st) return st;
+        }
+        return OWL_OK;
+    }
+    if (*n == MAX_RE) return owl_err(OWL_ERR_UNSUPPORTED, "%s: more than %d pre-tokenizer steps", path, MAX_RE);
+    if (strcmp(type, "Split") == 0) {
+        const char *beh = json_string_value(json_object_get(pre, "behavior"));
+        const char *rx = json_string_value(json_object_get(json_object_get(pre, "pattern"), "Regex"));
+        if (!rx || !beh || strcmp(beh, "Isolated") != 0 || json_is_true(json_object_get(pre, "invert")))
+            return owl_err(OWL_ERR_UNSUPPORTED, "%s: Split pre-tokenizer other than an isolating regex", path);
+        re[(*n)++] = rx;
+        return OWL_OK;
+    }
+    if (strcmp(type, "ByteLevel") == 0) {
+        if (json_is_true(json_object_get(pre, "add_prefix_space")))
+            return owl_err(OWL_ERR_UNSUPPORTED, "%s: ByteLevel pre-tokenizer with add_prefix_space", path);
+        *byte_level = true;
+        json_t *ur = json_object_get(pre, "use_regex");
+        if (!ur || json_is_true(ur)) re[(*n)++] = RE_BYTELEVEL;
+        return OWL_OK;
+    }
+    if (strcmp(type, "Digits") == 0) {
+        re[(*n)++] = json_is_true(json_object_get(pre, "individual_digits")) ? "\\p{N}" : "\\p{N}+";
+        return OWL_OK;
+    }
+    return owl_err(OWL_ERR_UNSUPPORTED, "%s: pre-tokenizer '%s' is not supported", path, type);
+}
+
+static owl_status check_normalizer(json_t *norm, bool *nfc, const char *path) {
+    if (!norm || json_is_null(norm)) return OWL_OK;
+    const char *type = json_string_value(json_object_get(norm, "type"));
+    if (type && strcmp(type, "NFC") == 0) {
+        *nfc = true;
+        return OWL_OK;
+    }
+    if (type && strcmp(type, "Sequence") == 0) {
+        json_t *list = json_object_get(norm, "normalizers"), *it;
+        size_t i;
+        json_array_foreach(list, i, it) {
+            owl_status st = check_normalizer(it, nfc, path);
+            if (st) return st;
+        }
+        return OWL_OK;
+    }
+    return owl_err(OWL_ERR_UNSUPPORTED, "%s: normalizer '%s' is not supported (byte-level BPE with NFC or none is)",
+                   path, type ? type : "?");
+}
+
+static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) {
+    owl_status st;
+    json_t *model = json_object_get(tj, "model");
+    const char *mtype = json_string_value(json_object_get(model, "type"));
+    if (!mtype) return owl_err(OWL_ERR_FORMAT, "%s: no model.type", path);
+    if (strcmp(mtype, "BPE") != 0) return owl_err(OWL_ERR_UNSUPPORTED, "%s: model type '%s' (BPE is supported)", path, mtype);
+    if (json_is_true(json_object_get(model, "byte_fallback")))
+        return owl_err(OWL_ERR_UNSUPPORTED, "%s: SentencePiece-style BPE (byte_fallback) from tokenizer.json is not "
+                                            "supported yet; use the GGUF", path);
+    t->kind = TOK_KIND_BPE;
+    t->ignore_merges = json_is_true(json_object_get(model, "ignore_merges"));
+    if ((st = check_normalizer(json_object_get(tj, "normalizer"), &t->nfc, path))) return st;
+    const char *re[MAX_RE];
+    int n_re = 0;
+    bool byte_level = false;
+    if ((st = pre_regexes(json_object_get(tj, "pre_tokenizer"), re, &n_re, &byte_level, path))) return st;
+    const char *dec = json_string_value(json_object_get(json_object_get(tj, "decoder"), "type"));
+    if (!byte_level && !(dec && strcmp(dec, "ByteLevel") == 0))
+        return owl_err(OWL_ERR_UNSUPPORTED, "%s: not a byte-level BPE (no ByteLevel pre-tokenizer or decoder)", path);
+    if ((st = pretok_new_regexes(re, n_re, &t->pretok))) return owl_err_prefix(st, "%s", path);
+    snprintf(t->pre_name, sizeof t->pre_name, "tokenizer.json");
+
+    /* ids: model.vocab, then added_tokens over them */
+    json_t *vocab = json_object_get(model, "vocab"), *added = json_object_get(tj, "added_tokens"), *v;
+    if (!json_is_object(vocab)) return owl_err(OWL_ERR_FORMAT, "%s: model.vocab is not an object", path);
+    int64_t max_id = -1;
+    const char *key;
+    json_object_foreach(vocab, key, v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= INT32_MAX / 2)
+            return owl_err(OWL_ERR_FORMAT, "%s: model.vocab[\"%.40s\"] is not a valid id", path, key);
+        if (json_integer_value(v) > max_id) max_id = json_integer_value(v);
+    }
+    size_t i;
+    json_array_foreach(added, i, v) {
+        json_t *id = json_object_get(v, "id");
+        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= INT32_MAX / 2 ||
+            !json_is_string(json_object_get(v, "content")))
+            return owl_err(OWL_ERR_FORMAT, "%s: added_tokens[%zu] has no valid id or content", path, i);
+        if (json_integer_value(id) > max_id) max_id = json_integer_value(id);
+    }
+    if (max_id < 0) return owl_err(OWL_ERR_FORMAT, "%s: empty vocabulary", path);
+    int32_t n = (int32_t)max_id + 1;
+    hf_tok *tok = owl_xcalloc((size_t)n, sizeof *tok);
+    if (!tok) return OWL_ERR_NOMEM;
+    json_object_foreach(vocab, key, v) {
+        int32_t id = (int32_t)json_integer_value(v);
+        tok[id].s = key;
+        tok[id].len = strlen(key);
+        tok[id].attr = TOK_NORMAL;
+    }
+    json_array_foreach(added, i, v) {
+        int32_t id = (int32_t)json_integer_value(json_object_get(v, "id"));
+        tok[id].s = json_string_value(json_object_get(v, "content"));
+        tok[id].len = json_string_length(json_object_get(v, "content"));
+        tok[id].attr = json_is_true(json_object_get(v, "special")) ? TOK_CONTROL : TOK_USER_DEFINED;
+        if (json_is_true(json_object_get(v, "lstrip"))) tok[id].attr |= TOK_LSTRIP;
+        if (json_is_true(json_object_get(v, "rstrip"))) tok[id].attr |= TOK_RSTRIP;
+    }
+    size_t pool = 0;
+    for (int32_t k = 0; k < n; k++) pool += (tok[k].s ? tok[k].len : 24) + 1;
+    if (pool > UINT32_MAX || tok == NULL || (st = vocab_alloc(t, n, pool))) {
+        free(tok);
+        return pool > UINT32_MAX ? owl_err(OWL_ERR_UNSUPPORTED, "%s: token texts too large", path) : OWL_ERR_NOMEM;
+    }
+    for (int32_t k = 0; k < n; k++) {
+        if (tok[k].s && tok[k].len) {
+            vocab_set(t, k, tok[k].s, tok[k].len, 0, tok[k].attr);
+        } else { /* a hole in the ids, as the GGUF converter fills them */
+            char pad[24];
+            int l = snprintf(pad, sizeof pad, "[PAD%d]", k);
+            vocab_set(t, k, pad, (size_t)l, 0, TOK_UNUSED);
+        }
+    }
+    free(tok);
+
+    json_t *merges = json_object_get(model, "merges"), *m;
+    if (!json_is_array(merges)) return owl_err(OWL_ERR_FORMAT, "%s: model.merges is not an array", path);
+    if ((st = pairmap_init(&t->merges, json_array_size(merges)))) return st;
+    char *buf = NULL;
+    size_t cap = 0;
+    json_array_foreach(merges, i, m) {
+        if (i > INT32_MAX) break;
+        if (json_is_string(m)) { /* "left right" */
+            const char *s = json_string_value(m);
+            size_t len = json_string_length(m);
+            const char *sp = len >= 3 ? memchr(s + 1, ' ', len - 1) : NULL;
+            if (sp) st = vocab_add_merge(t, s, (size_t)(sp - s), sp + 1, len - (size_t)(sp - s) - 1, (int32_t)i, &buf, &cap);
+        } else if (json_is_array(m) && json_array_size(m) == 2 && json_is_string(json_array_get(m, 0)) &&
+                   json_is_string(json_array_get(m, 1))) {
+            json_t *a = json_array_get(m, 0), *b = json_array_get(m, 1);
+            st = vocab_add_merge(t, json_string_value(a), json_string_length(a), json_string_value(b),
+                                 json_string_length(b), (int32_t)i, &buf, &cap);
+        } else {
+            st = owl_err(OWL_ERR_FORMAT, "%s: model.merges[%zu] is neither \"a b\" nor [\"a\", \"b\"]", path, i);
+        }
+        if (st) break;
+    }
+    free(buf);
+    if (st) return st;
+
+    /* BOS/EOS: tokenizer_config.json, else the post-processor template */
+    const char *bos = str_of(json_object_get(cfg, "bos_token")), *eos = str_of(json_object_get(cfg, "eos_token"));
+    if (bos) t->bos = strmap_get(&t->text_to_id, bos, strlen(bos));
+    if (eos) t->eos = strmap_get(&t->text_to_id, eos, strlen(eos));
+    json_t *post = json_object_get(tj, "post_processor");
+    json_t *single0 = json_array_get(json_object_get(post, "single"), 0);
+    const char *first_special = json_string_value(json_object_get(json_object_get(single0, "SpecialToken"), "id"));
+    json_t *ab = json_object_get(cfg, "add_bos_token"), *ae = json_object_get(cfg, "add_eos_token");
+    if (json_is_boolean(ab)) {
+        t->add_bos = json_is_true(ab);
+    } else if (first_special) {
+        t->add_bos = true;
+        if (t->bos < 0) t->bos = strmap_get(&t->text_to_id, first_special, strlen(first_special));
+    }
+    if (json_is_boolean(ae)) t->add_eos = json_is_true(ae);
+    if (t->add_bos && t->bos < 0) t->add_bos = false;
+
+    json_t *tmpl = json_object_get(cfg, "chat_template");
+    const char *ts = json_string_value(tmpl);
+    if (json_is_array(tmpl)) { /* [{"name": "default", "template": ...}, ...] */
+        json_array_foreach(tmpl, i, v) {
+            const char *name = json_string_value(json_object_get(v, "name"));
+            if (name && strcmp(name, "default") == 0) ts = json_string_value(json_object_get(v, "template"));
+        }
+    }
+    if (ts && !(t->chat_template = owl_xstrndup(ts, strlen(ts)))) return OWL_ERR_NOMEM;
+    return vocab_finish(t, "", 0);
+}
+
+owl_status tokenizer_from_hf_dir(const char *dir, tokenizer **out) {
+    *out = NULL;
+    char path[4096], cpath[4096];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    snprintf(cpath, sizeof cpath, "%s/tokenizer_config.json", dir);
+    json_error_t jerr;
+    json_t *tj = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!tj) {
+        FILE *f = fopen(path, "rb");
+        if (!f) return owl_err(OWL_ERR_IO, "%s: cannot open", path);
+        fclose(f);
+        return owl_err(OWL_ERR_FORMAT, "%s:%d: %s", path, jerr.line, jerr.text);
+    }
+    json_t *cfg = json_load_file(cpath, 0, &jerr); /* optional */
+    tokenizer *t = owl_xcalloc(1, sizeof *t);
+    owl_status st = OWL_ERR_NOMEM;
+    if (t) {
+        t->bos = t->eos = t->eot = t->eom = t->unk = t->sep = t->pad = -1;
+        t->clean_spaces = json_is_true(json_object_get(cfg, "clean_up_tokenization_spaces"));
+        st = load(t, tj, cfg, path);
+    }
+    json_decref(tj);
+    json_decref(cfg);
+    if (st) {
+        tokenizer_free(t);
+        return st;
+    }
+    *out = t;
+    return OWL_OK;
+}
