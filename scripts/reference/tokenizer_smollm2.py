@@ -10,7 +10,9 @@ the GGUF; where the two references disagree the case is marked
 "hf_differs" (the test follows llama.cpp, the reference GGUF models are
 made for). Chat renderings come from jinja2 with the settings transformers
 uses for apply_chat_template (ImmutableSandboxedEnvironment, trim_blocks,
-lstrip_blocks), on the template stored in the GGUF.
+lstrip_blocks, raise_exception), on the template stored in the GGUF, a
+plain ChatML template, Llama 3's (data/tokenizers/llama3) and Gemma 2's
+(data/templates); a conversation the template refuses is marked "error".
 
 usage: scripts/reference/tokenizer_smollm2.py [model.gguf] > tests/fixtures/tokenizer/smollm2.json
 """
@@ -126,6 +128,14 @@ def main():
     reader = gguf.GGUFReader(MODEL)
     tmpl = reader.fields["tokenizer.chat_template"].contents()
     env = jinja2.sandbox.ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    env.globals["raise_exception"] = raise_exception
+    shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../shared/data")
+    llama3 = json.load(open(os.path.join(shared, "tokenizers/llama3/tokenizer_config.json")))["chat_template"]
+    gemma2 = open(os.path.join(shared, "templates/google-gemma-2-2b-it.jinja")).read()
     plain_chatml = (
         "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
         "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
@@ -141,16 +151,23 @@ def main():
         ],
         [{"role": "assistant", "content": "I speak first."}, {"role": "system", "content": "late system"}],
         [{"role": "user", "content": "unicode: 🦙 Größe 東京"}],
+        [{"role": "user", "content": "  padded\n\t "}, {"role": "assistant", "content": "\u3000ok\u00a0"}],
     ]
     chats = []
-    for name, t in (("smollm2", tmpl), ("chatml", plain_chatml)):
+    templates = (("smollm2", tmpl, "<|im_start|>"), ("chatml", plain_chatml, ""),
+                 ("llama3", llama3, "<|begin_of_text|>"), ("gemma2", gemma2, "<bos>"))
+    for name, t, bos in templates:
         jt = env.from_string(t)
         for msgs in convs:
             for gen in (False, True):
-                chats.append({"template": name, "messages": msgs, "add_generation_prompt": gen,
-                              "text": jt.render(messages=msgs, add_generation_prompt=gen)})
+                case = {"template": name, "bos_token": bos, "messages": msgs, "add_generation_prompt": gen}
+                try:
+                    case["text"] = jt.render(messages=msgs, add_generation_prompt=gen, bos_token=bos)
+                except jinja2.exceptions.TemplateError:
+                    case["error"] = True
+                chats.append(case)
     json.dump({"model": os.path.basename(MODEL), "reference": f"llama-cpp-python {llama_cpp.__version__}",
-               "chat_template": tmpl, "plain_chatml_template": plain_chatml, "cases": cases, "chats": chats},
+               "templates": {name: t for name, t, _ in templates}, "cases": cases, "chats": chats},
               sys.stdout, ensure_ascii=False, indent=0)
     print()
 

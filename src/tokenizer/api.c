@@ -48,5 +48,7 @@ owl_status owl_chat_apply(const owl_model *model, const owl_chat_msg *msgs, size
     if (!out) return owl_err(OWL_ERR_ARG, "owl_chat_apply: out is NULL");
     *out = NULL;
     if (!model) return owl_err(OWL_ERR_ARG, "owl_chat_apply: model is NULL");
-    return chat_template_apply(tokenizer_chat_template(model->tok), msgs, n_msgs, add_generation_prompt, out);
+    owl_token bos = tokenizer_bos(model->tok);
+    return chat_template_apply(tokenizer_chat_template(model->tok), bos >= 0 ? tokenizer_text(model->tok, bos) : NULL,
+                               msgs, n_msgs, add_generation_prompt, out);
 }
