@@ -10,6 +10,9 @@
     .qdot = {[OWL_TYPE_Q4_0] = qdot_q4_0_q8_0_##suffix,                          \
              [OWL_TYPE_Q4_1] = qdot_q4_1_q8_1_##suffix,                          \
              [OWL_TYPE_Q8_0] = qdot_q8_0_q8_0_##suffix},                         \
+    .qdot4 = {[OWL_TYPE_Q4_0] = qdot4_q4_0_q8_0_##suffix,                        \
+              [OWL_TYPE_Q4_1] = qdot4_q4_1_q8_1_##suffix,                        \
+              [OWL_TYPE_Q8_0] = qdot4_q8_0_q8_0_##suffix},                       \
     .dot_f16 = dot_f16_##suffix, .axpy_f16 = axpy_f16_##suffix
 
 static const kernel_table table_scalar = {

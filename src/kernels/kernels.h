@@ -28,6 +28,10 @@ typedef void (*gemm_tile_fn)(float *restrict y, ptrdiff_t ldy, const float *rest
 
 /* dot of a weight row (n elements) with quantized activations (n elements) */
 typedef float (*qdot_fn)(const void *restrict w, const void *restrict xq, int64_t n);
+/* the same for one weight row and four activation rows xs bytes apart;
+ * out[k] is bit-identical to qdot(w, xq + k*xs, n) */
+typedef void (*qdot4_fn)(const void *restrict w, const void *restrict xq, size_t xs, float out[4],
+                         int64_t n);
 
 typedef struct kernel_table {
     const char *isa; /* "scalar", "avx2", "avx512" */
@@ -44,6 +48,7 @@ typedef struct kernel_table {
      * to dtype_get(t)->vec_dot_type (the default path, see quant_act.c);
      * NULL: this type has no integer path and runs the exact one. */
     qdot_fn qdot[OWL_TYPE_COUNT];
+    qdot4_fn qdot4[OWL_TYPE_COUNT]; /* set wherever qdot is */
     /* f16 KV cache: dot of an f16 row with f32, and y += a * f16 row */
     float (*dot_f16)(const uint16_t *restrict a, const float *restrict x, int64_t n);
     void (*axpy_f16)(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
@@ -71,6 +76,9 @@ void act_round_f16(float *restrict dst, const float *restrict x, int64_t n);
 float qdot_q4_0_q8_0_ref(const void *restrict w, const void *restrict xq, int64_t n);
 float qdot_q4_1_q8_1_ref(const void *restrict w, const void *restrict xq, int64_t n);
 float qdot_q8_0_q8_0_ref(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_q4_0_q8_0_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q4_1_q8_1_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q8_0_q8_0_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 float dot_f16_ref(const uint16_t *restrict a, const float *restrict x, int64_t n);
 void axpy_f16_ref(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
 
@@ -78,6 +86,9 @@ void axpy_f16_ref(float *restrict y, float a, const uint16_t *restrict x, int64_
 float qdot_q4_0_q8_0_avx2(const void *restrict w, const void *restrict xq, int64_t n);
 float qdot_q4_1_q8_1_avx2(const void *restrict w, const void *restrict xq, int64_t n);
 float qdot_q8_0_q8_0_avx2(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_q4_0_q8_0_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q4_1_q8_1_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q8_0_q8_0_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 float dot_f16_avx2(const uint16_t *restrict a, const float *restrict x, int64_t n);
 void axpy_f16_avx2(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
 float dot_avx2(const float *restrict a, const float *restrict b, int64_t n);

@@ -52,11 +52,24 @@ static void mm_rows(const mm_job *job, int i, int64_t r0, int64_t r1, float *scr
 
     if (job->mode[i] == MM_QDOT) {
         qdot_fn qdot = mc->kt->qdot[w->type];
+        qdot4_fn qdot4 = mc->kt->qdot4[w->type];
         const uint8_t *xq = job->xin[i];
         const size_t xr = job->xin_row[i];
         for (int64_t t0 = r0; t0 < r1; t0 += MATMUL_TILE_ROWS) {
             int64_t t1 = r1 - t0 < MATMUL_TILE_ROWS ? r1 : t0 + MATMUL_TILE_ROWS;
-            for (int64_t b = 0; b < B; b++) {
+            int64_t b = 0;
+            for (; b + 4 <= B; b += 4) { /* four activation rows per weight block */
+                float *y = op->y + b * op->ldy;
+                for (int64_t r = t0; r < t1; r++) {
+                    float d[4];
+                    qdot4(base + (size_t)r * w->row_size, xq + (size_t)b * xr, xr, d, n);
+                    for (int k = 0; k < 4; k++) {
+                        float *o = y + k * op->ldy + r;
+                        *o = op->add ? *o + d[k] : d[k];
+                    }
+                }
+            }
+            for (; b < B; b++) {
                 float *y = op->y + b * op->ldy;
                 for (int64_t r = t0; r < t1; r++) {
                     float d = qdot(base + (size_t)r * w->row_size, xq + (size_t)b * xr, n);

@@ -77,6 +77,69 @@ float qdot_q8_0_q8_0_avx2(const void *restrict w, const void *restrict xq, int64
     return hsum8(acc);
 }
 
+/* One weight row against four activation rows (stride xs bytes): the
+ * weight block is unpacked once and serves four dots, each computed with
+ * the very operations of the single-row kernel above, so every result is
+ * bit-identical to it. */
+void qdot4_q4_0_q8_0_avx2(const void *restrict w, const void *restrict xq, size_t xs,
+                          float out[4], int64_t n) {
+    const block_q4_0 *a = w;
+    const block_q8_0 *b[4];
+    for (int k = 0; k < 4; k++) b[k] = (const block_q8_0 *)((const char *)xq + k * xs);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m256i eight = _mm256_set1_epi8(8);
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        __m256i qa = _mm256_sub_epi8(nibbles(a[i].qs), eight);
+        __m256i ua = _mm256_sign_epi8(qa, qa);
+        float da = _cvtsh_ss(a[i].d);
+        for (int k = 0; k < 4; k++) {
+            __m256i qb = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)b[k][i].qs), qa);
+            __m256 d = _mm256_set1_ps(da * _cvtsh_ss(b[k][i].d));
+            acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(ua, qb), acc[k]);
+        }
+    }
+    for (int k = 0; k < 4; k++) out[k] = hsum8(acc[k]);
+}
+
+void qdot4_q4_1_q8_1_avx2(const void *restrict w, const void *restrict xq, size_t xs,
+                          float out[4], int64_t n) {
+    const block_q4_1 *a = w;
+    const block_q8_1 *b[4];
+    for (int k = 0; k < 4; k++) b[k] = (const block_q8_1 *)((const char *)xq + k * xs);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float mins[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / QK8_1; i++) {
+        __m256i qa = nibbles(a[i].qs);
+        float da = _cvtsh_ss(a[i].d), ma = _cvtsh_ss(a[i].m);
+        for (int k = 0; k < 4; k++) {
+            mins[k] += ma * _cvtsh_ss(b[k][i].s);
+            __m256i qb = _mm256_loadu_si256((const __m256i *)b[k][i].qs);
+            __m256 d = _mm256_set1_ps(da * _cvtsh_ss(b[k][i].d));
+            acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(qa, qb), acc[k]);
+        }
+    }
+    for (int k = 0; k < 4; k++) out[k] = hsum8(acc[k]) + mins[k];
+}
+
+void qdot4_q8_0_q8_0_avx2(const void *restrict w, const void *restrict xq, size_t xs,
+                          float out[4], int64_t n) {
+    const block_q8_0 *a = w;
+    const block_q8_0 *b[4];
+    for (int k = 0; k < 4; k++) b[k] = (const block_q8_0 *)((const char *)xq + k * xs);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        __m256i qa = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256i ua = _mm256_sign_epi8(qa, qa);
+        float da = _cvtsh_ss(a[i].d);
+        for (int k = 0; k < 4; k++) {
+            __m256i qb = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)b[k][i].qs), qa);
+            __m256 d = _mm256_set1_ps(da * _cvtsh_ss(b[k][i].d));
+            acc[k] = _mm256_fmadd_ps(d, dot_u8_i8(ua, qb), acc[k]);
+        }
+    }
+    for (int k = 0; k < 4; k++) out[k] = hsum8(acc[k]);
+}
+
 float dot_f16_avx2(const uint16_t *restrict a, const float *restrict x, int64_t n) {
     return rowdot_f16_avx2(a, x, n);
 }

@@ -93,6 +93,16 @@ float qdot_q8_0_q8_0_ref(const void *restrict w, const void *restrict xq, int64_
     return s;
 }
 
+/* four rows through the single-row reference: the definition of qdot4 */
+#define QDOT4_REF(name)                                                                  \
+    void qdot4_##name##_ref(const void *restrict w, const void *restrict xq, size_t xs,    \
+                            float out[4], int64_t n) {                                     \
+        for (int k = 0; k < 4; k++) out[k] = qdot_##name##_ref(w, (const char *)xq + k * xs, n); \
+    }
+QDOT4_REF(q4_0_q8_0)
+QDOT4_REF(q4_1_q8_1)
+QDOT4_REF(q8_0_q8_0)
+
 float dot_f16_ref(const uint16_t *restrict a, const float *restrict x, int64_t n) {
     float s = 0;
     for (int64_t i = 0; i < n; i++) s += f16_to_f32(a[i]) * x[i];

@@ -392,6 +392,19 @@ static void test_qdot(const kernel_table *kt) {
         /* Q8_1's s is an f16 rounding of d * sum q: its share of the error */
         CHECK(e_ref < 2e-3 && e_isa < 1e-6, "%s qdot %s: %g vs the dequantized product, %g vs scalar",
               kt->isa, tr->name, e_ref, e_isa);
+        /* qdot4 gives exactly qdot's four results (batch == one by one) */
+        static uint8_t xq4[4 * N * 2];
+        size_t xs = dtype_row_size(tr->vec_dot_type, N);
+        for (int k = 0; k < 4; k++) {
+            fill(x, N);
+            if (tr->vec_dot_type == OWL_TYPE_Q8_0) act_quantize_q8_0(x, xq4 + k * xs, N);
+            else act_quantize_q8_1(x, xq4 + k * xs, N);
+        }
+        float o4[4];
+        kt->qdot4[t](wq, xq4, xs, o4, N);
+        int same = 0;
+        for (int k = 0; k < 4; k++) same += o4[k] == kt->qdot[t](wq, xq4 + k * xs, N);
+        CHECK(same == 4, "%s qdot4 %s: %d of 4 results equal qdot's", kt->isa, tr->name, same);
     }
     /* f16 helpers */
     uint16_t h[N];
