@@ -1,7 +1,9 @@
 /* spm.c — SentencePiece BPE (tokenizer.ggml.model "llama").
  *
  * The fragment gets "▁" in front when asked (add_space_prefix), spaces
- * become "▁"; it is cut into UTF-8 characters; then the adjacent pair
+ * become "▁"; it is cut into UTF-8 characters (a byte that starts no
+ * well-formed character is one symbol, so it cannot swallow the next
+ * character: llama.cpp cuts by the lead byte alone); then the adjacent pair
  * whose concatenation is the piece of highest score is merged, again and
  * again (leftmost on ties), from a binary heap of candidates checked when
  * popped. A symbol left that is no piece becomes its bytes' <0xXX> tokens
@@ -116,8 +118,9 @@ owl_status spm_encode(const tokenizer *t, const char *text, size_t len, bool spa
     }
     int32_t n_sym = 0;
     for (size_t off = 0; off < m;) {
-        size_t k = utf8_len_lead((unsigned char)buf[off]);
-        if (k > m - off) k = m - off;
+        uint32_t cpt; /* a byte that starts no well-formed character is a symbol of its own */
+        size_t k = utf8_decode((const unsigned char *)buf + off, m - off, &cpt);
+        if (!k) k = 1;
         sym[n_sym].off = (uint32_t)off;
         sym[n_sym].n = (uint32_t)k;
         sym[n_sym].prev = n_sym - 1;

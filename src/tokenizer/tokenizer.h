@@ -1,11 +1,13 @@
 /* tokenizer.h — text <-> token ids for a model's vocabulary.
  *
  * Built from GGUF metadata (tokenizer.ggml.*): "gpt2" byte-level BPE with
- * the pre-tokenizer named by tokenizer.ggml.pre, and "llama" SentencePiece
- * BPE with byte fallback. Special and control tokens written in the text
- * are kept whole when parse_special is set. The public wrappers
- * (owl_tokenize, owl_token_piece, owl_detok_*, owl_chat_apply) are in
- * tokenizer/api.c. */
+ * the pre-tokenizer named by tokenizer.ggml.pre, "llama" SentencePiece
+ * BPE with byte fallback, and "bert" WordPiece; or from a Hugging Face
+ * tokenizer.json (byte-level BPE). User-defined tokens written in the text
+ * are always kept whole, control tokens only when parse_special is set.
+ * Read-only after loading: one tokenizer may serve many threads. The
+ * public wrappers (owl_tokenize, owl_token_piece, owl_detok_*,
+ * owl_chat_apply) are in tokenizer/api.c; the inside is vocab.h. */
 #ifndef OWL_TOKENIZER_TOKENIZER_H
 #define OWL_TOKENIZER_TOKENIZER_H
 
@@ -34,7 +36,9 @@ const char *tokenizer_text(const tokenizer *t, owl_token id); /* vocab text */
 owl_status tokenizer_encode(const tokenizer *t, const char *text, size_t len,
                             bool add_special, bool parse_special,
                             owl_token **ids, size_t *n_ids);
-/* Decoded bytes of one token; returns the full length, writes <= cap. */
+/* Decoded bytes of one token (byte-level mapping undone, ▁ -> space,
+ * <0xXX> -> the byte; control tokens give their text); returns the full
+ * length, writes <= cap. */
 size_t tokenizer_piece(const tokenizer *t, owl_token id, char *buf, size_t cap);
 
 /* The chat template text from tokenizer.chat_template, or NULL. */

@@ -271,7 +271,93 @@ static void test_spm(void) {
     gguf_close(g);
 }
 
+/* Random byte strings (ASCII, multibyte characters, cut characters,
+ * invalid bytes, pieces of special tokens): tokenizing never fails, and
+ * the pieces give the text back (gpt-2: with each byte that starts no
+ * well-formed character replaced by U+FFFD, as llama.cpp does; SPM: byte
+ * fallback keeps every byte, less the prefix space, when the text has no
+ * "▁" of its own). */
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint32_t next_rand(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 11);
+}
+
+static size_t utf8_ok(const unsigned char *s, size_t n) { /* length of a well-formed char at s, or 0 */
+    unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    size_t L = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!L || L > n) return 0;
+    unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80, hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < L; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return L;
+}
+
+static void test_random(const char *vocab_name, bool spm) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/vocab/ggml-vocab-%s.gguf", check_env("OWL_SHARED_DIR"), vocab_name);
+    gguf *g;
+    tokenizer *t;
+    if (gguf_open(path, &g) || tokenizer_from_gguf(g, &t)) {
+        CHECK(0, "%s: %s", vocab_name, owl_last_error());
+        return;
+    }
+    static const char *const bits[] = {"a", "Z", " ", "  ", "\n", "\t", "7", "42", "'s", "\xC3\xA9", "\xE6\x9D\xB1",
+                                       "\xF0\x9F\xA6\x99", "\xF0\x9F", "\x80", "\xFF", "\xC3", "\xED\xA0\x80", "<|",
+                                       "|>", "<s>", "</s>", "<|endoftext|>", ".", "\xE2\x96\x81", "\r\n", "\x00"};
+    int ok = 0, runs = 300;
+    for (int r = 0; r < runs; r++) {
+        char in[512], want[2048], got[4096];
+        size_t n = 0, nw = 0, ng = 0;
+        int k = 1 + (int)(next_rand() % 40);
+        for (int i = 0; i < k; i++) {
+            const char *b = bits[next_rand() % (sizeof bits / sizeof bits[0])];
+            if (spm && strcmp(b, "\xE2\x96\x81") == 0) b = "_"; /* SPM reads ▁ as a space */
+            size_t l = b[0] ? strlen(b) : 1; /* "\x00": one NUL byte */
+            memcpy(in + n, b, l);
+            n += l;
+        }
+        if (spm) {
+            memcpy(want, in, n);
+            nw = n;
+        } else {
+            for (size_t i = 0; i < n;) {
+                size_t L = utf8_ok((const unsigned char *)in + i, n - i);
+                if (L) {
+                    memcpy(want + nw, in + i, L);
+                    nw += L;
+                    i += L;
+                } else {
+                    memcpy(want + nw, "\xEF\xBF\xBD", 3);
+                    nw += 3;
+                    i++;
+                }
+            }
+        }
+        owl_token *ids = NULL;
+        size_t ni = 0;
+        /* SPM puts a space after a special token: parse them for BPE only */
+        if (tokenizer_encode(t, in, n, false, !spm && r % 2 == 0, &ids, &ni) != OWL_OK) continue;
+        for (size_t i = 0; i < ni; i++) ng += tokenizer_piece(t, ids[i], got + ng, sizeof got - ng);
+        const char *gp = got;
+        if (spm && ng && got[0] == ' ') gp++, ng--; /* the prefix space */
+        /* with parse_special, a special token's piece is its text: same bytes */
+        if (ng == nw && memcmp(gp, want, nw) == 0) ok++;
+        else if (ok + 3 > r) fprintf(stderr, "%s: run %d: %zu bytes back, %zu expected\n", vocab_name, r, ng, nw);
+        free(ids);
+    }
+    CHECK(ok == runs, "%s: %d of %d random strings came back", vocab_name, ok, runs);
+    tokenizer_free(t);
+    gguf_close(g);
+}
+
 int main(void) {
+    test_random("gpt-2", false);
+    test_random("llama-spm", true);
     test_handcrafted();
     test_smollm2();
     test_spm();
