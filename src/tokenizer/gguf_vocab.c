@@ -136,7 +136,7 @@ owl_status tokenizer_from_gguf(const gguf *g, tokenizer **out) {
         int64_t ty = 1;
         if (types && !gguf_arr_i64(types, (uint64_t)i, &ty)) ty = 1;
         static const uint8_t type_attr[7] = {0, TOK_NORMAL, TOK_UNKNOWN, TOK_CONTROL, TOK_USER_DEFINED, TOK_UNUSED, TOK_BYTE};
-        uint8_t attr = (ty >= 0 && ty <= 6) ? type_attr[ty] : 0;
+        uint16_t attr = (ty >= 0 && ty <= 6) ? type_attr[ty] : 0;
         if (s.len) {
             vocab_set(t, i, s.ptr, (size_t)s.len, (float)sc, attr);
         } else {

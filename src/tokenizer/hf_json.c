@@ -6,11 +6,18 @@
  * [["a", "b"]], ignore_merges}, added_tokens [{id, content, special,
  * lstrip, rstrip}], normalizer (null, NFC, or an empty Sequence),
  * pre_tokenizer (Split regexes with behavior "Isolated", ByteLevel,
- * Digits, alone or in a Sequence), decoder. Byte-level BPE only for now:
- * a SentencePiece-style tokenizer.json (byte_fallback, Metaspace or
- * Replace normalizers) is refused with OWL_ERR_UNSUPPORTED saying so.
+ * Digits, alone or in a Sequence), decoder.
+ *
+ * Two kinds: byte-level BPE (a ByteLevel pre-tokenizer or decoder), and
+ * SentencePiece-style BPE (byte_fallback, the normalizer Prepend "▁" then
+ * Replace " " -> "▁", no pre-tokenizer: Llama 2, Mistral), which runs on
+ * owl's SentencePiece merger with each piece scored by minus the rank of
+ * the first merge that forms it (pieces no merge forms are never merged),
+ * which merges the same pairs in the same order as Hugging Face's BPE.
+ * Anything else is refused with OWL_ERR_UNSUPPORTED saying what.
  * Special added tokens become control tokens (parsed with parse_special),
  * the others user-defined (always kept whole), as in the GGUF converter. */
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +33,7 @@
 typedef struct hf_tok {
     const char *s;
     size_t len;
-    uint8_t attr;
+    uint16_t attr;
 } hf_tok;
 
 static const char *str_of(json_t *v) { /* "text" or {"content": "text"} */
@@ -93,27 +100,50 @@ static owl_status check_normalizer(json_t *norm, bool *nfc, const char *path) {
                    path, type ? type : "?");
 }
 
+/* Prepend "▁" then Replace " " -> "▁": SentencePiece's treatment of spaces */
+static bool spm_normalizer(json_t *norm) {
+    if (!json_is_object(norm) || !json_is_string(json_object_get(norm, "type")) ||
+        strcmp(json_string_value(json_object_get(norm, "type")), "Sequence") != 0)
+        return false;
+    json_t *list = json_object_get(norm, "normalizers");
+    if (json_array_size(list) != 2) return false;
+    json_t *a = json_array_get(list, 0), *b = json_array_get(list, 1);
+    const char *ta = json_string_value(json_object_get(a, "type")), *tb = json_string_value(json_object_get(b, "type"));
+    const char *pre = json_string_value(json_object_get(a, "prepend"));
+    const char *from = json_string_value(json_object_get(json_object_get(b, "pattern"), "String"));
+    const char *to = json_string_value(json_object_get(b, "content"));
+    return ta && tb && pre && from && to && strcmp(ta, "Prepend") == 0 && strcmp(tb, "Replace") == 0 &&
+           strcmp(pre, "\xE2\x96\x81") == 0 && strcmp(from, " ") == 0 && strcmp(to, "\xE2\x96\x81") == 0;
+}
+
 static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) {
     owl_status st;
     json_t *model = json_object_get(tj, "model");
     const char *mtype = json_string_value(json_object_get(model, "type"));
     if (!mtype) return owl_err(OWL_ERR_FORMAT, "%s: no model.type", path);
     if (strcmp(mtype, "BPE") != 0) return owl_err(OWL_ERR_UNSUPPORTED, "%s: model type '%s' (BPE is supported)", path, mtype);
-    if (json_is_true(json_object_get(model, "byte_fallback")))
-        return owl_err(OWL_ERR_UNSUPPORTED, "%s: SentencePiece-style BPE (byte_fallback) from tokenizer.json is not "
-                                            "supported yet; use the GGUF", path);
-    t->kind = TOK_KIND_BPE;
+    bool spm = json_is_true(json_object_get(model, "byte_fallback"));
     t->ignore_merges = json_is_true(json_object_get(model, "ignore_merges"));
-    if ((st = check_normalizer(json_object_get(tj, "normalizer"), &t->nfc, path))) return st;
-    const char *re[MAX_RE];
-    int n_re = 0;
-    bool byte_level = false;
-    if ((st = pre_regexes(json_object_get(tj, "pre_tokenizer"), re, &n_re, &byte_level, path))) return st;
-    const char *dec = json_string_value(json_object_get(json_object_get(tj, "decoder"), "type"));
-    if (!byte_level && !(dec && strcmp(dec, "ByteLevel") == 0))
-        return owl_err(OWL_ERR_UNSUPPORTED, "%s: not a byte-level BPE (no ByteLevel pre-tokenizer or decoder)", path);
-    if ((st = pretok_new_regexes(re, n_re, &t->pretok))) return owl_err_prefix(st, "%s", path);
-    snprintf(t->pre_name, sizeof t->pre_name, "tokenizer.json");
+    if (spm) {
+        if (!spm_normalizer(json_object_get(tj, "normalizer")) || !json_is_null(json_object_get(tj, "pre_tokenizer")))
+            return owl_err(OWL_ERR_UNSUPPORTED, "%s: byte_fallback BPE other than SentencePiece-style (normalizer "
+                                                "Prepend U+2581, Replace spaces, no pre-tokenizer)", path);
+        t->kind = TOK_KIND_SPM;
+        t->add_space_prefix = true;
+        snprintf(t->pre_name, sizeof t->pre_name, "tokenizer.json");
+    } else {
+        t->kind = TOK_KIND_BPE;
+        if ((st = check_normalizer(json_object_get(tj, "normalizer"), &t->nfc, path))) return st;
+        const char *re[MAX_RE];
+        int n_re = 0;
+        bool byte_level = false;
+        if ((st = pre_regexes(json_object_get(tj, "pre_tokenizer"), re, &n_re, &byte_level, path))) return st;
+        const char *dec = json_string_value(json_object_get(json_object_get(tj, "decoder"), "type"));
+        if (!byte_level && !(dec && strcmp(dec, "ByteLevel") == 0))
+            return owl_err(OWL_ERR_UNSUPPORTED, "%s: not a byte-level BPE (no ByteLevel pre-tokenizer or decoder)", path);
+        if ((st = pretok_new_regexes(re, n_re, &t->pretok))) return owl_err_prefix(st, "%s", path);
+        snprintf(t->pre_name, sizeof t->pre_name, "tokenizer.json");
+    }
 
     /* ids: model.vocab, then added_tokens over them */
     json_t *vocab = json_object_get(model, "vocab"), *added = json_object_get(tj, "added_tokens"), *v;
@@ -170,27 +200,73 @@ static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) 
 
     json_t *merges = json_object_get(model, "merges"), *m;
     if (!json_is_array(merges)) return owl_err(OWL_ERR_FORMAT, "%s: model.merges is not an array", path);
-    if ((st = pairmap_init(&t->merges, json_array_size(merges)))) return st;
+    if (!spm && (st = pairmap_init(&t->merges, json_array_size(merges)))) return st;
+    bool *formed = spm ? owl_xcalloc((size_t)n, sizeof *formed) : NULL;
+    if (spm && !formed) return OWL_ERR_NOMEM;
     char *buf = NULL;
     size_t cap = 0;
     json_array_foreach(merges, i, m) {
         if (i > INT32_MAX) break;
+        const char *a, *b;
+        size_t la, lb;
         if (json_is_string(m)) { /* "left right" */
             const char *s = json_string_value(m);
             size_t len = json_string_length(m);
             const char *sp = len >= 3 ? memchr(s + 1, ' ', len - 1) : NULL;
-            if (sp) st = vocab_add_merge(t, s, (size_t)(sp - s), sp + 1, len - (size_t)(sp - s) - 1, (int32_t)i, &buf, &cap);
+            if (!sp) continue;
+            a = s;
+            la = (size_t)(sp - s);
+            b = sp + 1;
+            lb = len - la - 1;
         } else if (json_is_array(m) && json_array_size(m) == 2 && json_is_string(json_array_get(m, 0)) &&
                    json_is_string(json_array_get(m, 1))) {
-            json_t *a = json_array_get(m, 0), *b = json_array_get(m, 1);
-            st = vocab_add_merge(t, json_string_value(a), json_string_length(a), json_string_value(b),
-                                 json_string_length(b), (int32_t)i, &buf, &cap);
+            a = json_string_value(json_array_get(m, 0));
+            la = json_string_length(json_array_get(m, 0));
+            b = json_string_value(json_array_get(m, 1));
+            lb = json_string_length(json_array_get(m, 1));
         } else {
             st = owl_err(OWL_ERR_FORMAT, "%s: model.merges[%zu] is neither \"a b\" nor [\"a\", \"b\"]", path, i);
+            break;
         }
-        if (st) break;
+        if (!spm) {
+            if ((st = vocab_add_merge(t, a, la, b, lb, (int32_t)i, &buf, &cap))) break;
+            continue;
+        }
+        /* SentencePiece-style: the piece a merge forms scores -rank */
+        if (la + lb > cap) {
+            char *nb = owl_xrealloc(buf, la + lb);
+            if (!nb) {
+                st = OWL_ERR_NOMEM;
+                break;
+            }
+            buf = nb;
+            cap = la + lb;
+        }
+        memcpy(buf, a, la);
+        memcpy(buf + la, b, lb);
+        int32_t ab = strmap_get(&t->text_to_id, buf, la + lb);
+        if (ab >= 0 && !formed[ab] && strmap_get(&t->text_to_id, a, la) >= 0 && strmap_get(&t->text_to_id, b, lb) >= 0) {
+            formed[ab] = true;
+            t->tokens[ab].score = -(float)i;
+        }
     }
     free(buf);
+    if (spm && st == OWL_OK) {
+        for (int32_t k = 0; k < n; k++) {
+            tok_entry *e = &t->tokens[k];
+            const char *txt = tok_text(t, k);
+            uint32_t cpt;
+            if (!(e->attr & TOK_NORMAL)) continue;
+            if (e->len == 6 && strncmp(txt, "<0x", 3) == 0 && txt[5] == '>' && isxdigit((unsigned char)txt[3]) &&
+                isxdigit((unsigned char)txt[4]))
+                e->attr = TOK_BYTE;
+            else if (!formed[k] && utf8_decode((const unsigned char *)txt, e->len, &cpt) != e->len)
+                e->attr |= TOK_NOMERGE; /* more than one character, and no merge forms it */
+        }
+        const char *unk = json_string_value(json_object_get(model, "unk_token"));
+        if (unk) t->unk = strmap_get(&t->text_to_id, unk, strlen(unk));
+    }
+    free(formed);
     if (st) return st;
 
     /* BOS/EOS: tokenizer_config.json, else the post-processor template */

@@ -74,17 +74,18 @@ static spm_pair spm_pop(spm_heap *h) {
     return top;
 }
 
-/* The id of a piece merges may produce, or -1. */
-static int32_t spm_piece(const tokenizer *t, const char *s, size_t n) {
+/* The id of a piece merges may produce (merge) or a symbol may end as, or -1. */
+static int32_t spm_piece(const tokenizer *t, const char *s, size_t n, bool merge) {
     int32_t id = strmap_get(&t->text_to_id, s, n);
     if (id < 0 || !(t->tokens[id].attr & (TOK_NORMAL | TOK_USER_DEFINED))) return -1;
+    if (merge && (t->tokens[id].attr & TOK_NOMERGE)) return -1;
     return id;
 }
 
 static bool spm_try(const tokenizer *t, const char *buf, const spm_sym *sym, spm_heap *h, int32_t l, int32_t r) {
     if (l < 0 || r < 0) return true;
     uint32_t size = sym[l].n + sym[r].n;
-    int32_t id = spm_piece(t, buf + sym[l].off, size);
+    int32_t id = spm_piece(t, buf + sym[l].off, size, true);
     if (id < 0) return true;
     spm_pair p = {t->tokens[id].score, l, r, size};
     return spm_push(h, p);
@@ -142,7 +143,7 @@ owl_status spm_encode(const tokenizer *t, const char *text, size_t len, bool spa
             goto nomem;
     }
     for (int32_t i = n_sym ? 0 : -1; i >= 0; i = sym[i].next) {
-        int32_t id = spm_piece(t, buf + sym[i].off, sym[i].n);
+        int32_t id = spm_piece(t, buf + sym[i].off, sym[i].n, false);
         if (id >= 0) {
             if ((st = tok_ids_push(out, id))) goto done;
             continue;

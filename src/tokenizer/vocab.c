@@ -64,7 +64,7 @@ owl_status vocab_alloc(tokenizer *t, int32_t n, size_t text_bytes) {
     return strmap_init(&t->text_to_id, (size_t)n);
 }
 
-void vocab_set(tokenizer *t, int32_t id, const char *s, size_t len, float score, uint8_t attr) {
+void vocab_set(tokenizer *t, int32_t id, const char *s, size_t len, float score, uint16_t attr) {
     tok_entry *e = &t->tokens[id];
     e->off = (uint32_t)t->text_used;
     e->len = (uint32_t)len;
@@ -217,7 +217,7 @@ owl_status vocab_finish(tokenizer *t, const char *name, size_t name_len) {
         if (id < 0) continue;
         if (t->eot < 0 && k < 7 && k != 5) t->eot = id;
         t->tokens[id].attr |= TOK_CONTROL;
-        t->tokens[id].attr &= (uint8_t)~TOK_NORMAL;
+        t->tokens[id].attr &= (uint16_t)~TOK_NORMAL;
         vocab_add_eog(t, id);
     }
     vocab_add_eog(t, t->eos);
@@ -250,7 +250,7 @@ owl_status vocab_finish(tokenizer *t, const char *name, size_t name_len) {
         if (id >= 0) t->tokens[id].attr |= TOK_RSTRIP;
         for (int k = 0; k < 3; k++) {
             id = strmap_get(&t->text_to_id, keep[k], strlen(keep[k]));
-            if (id >= 0) t->tokens[id].attr &= (uint8_t)~TOK_RSTRIP;
+            if (id >= 0) t->tokens[id].attr &= (uint16_t)~TOK_RSTRIP;
         }
     }
     if ((st = build_specials(t))) return st;

@@ -24,6 +24,7 @@ enum {
     TOK_BYTE = 1 << 5,         /* type 6: SentencePiece <0xXX> */
     TOK_LSTRIP = 1 << 6,       /* eats the spaces before it */
     TOK_RSTRIP = 1 << 7,       /* eats the spaces after it */
+    TOK_NOMERGE = 1 << 8,      /* SPM from merges: no merge forms this piece */
 };
 
 typedef enum tok_kind {
@@ -35,7 +36,7 @@ typedef enum tok_kind {
 typedef struct tok_entry {
     uint32_t off, len; /* text in tokenizer.text (NUL-terminated there) */
     float score;
-    uint8_t attr;
+    uint16_t attr;
 } tok_entry;
 
 #define TOK_MAX_EOG 16
@@ -86,7 +87,7 @@ struct tokenizer {
  * with their NULs), vocab_set for every id once, merges, the special ids
  * and flags, then vocab_finish builds the rest. */
 owl_status vocab_alloc(tokenizer *t, int32_t n, size_t text_bytes);
-void vocab_set(tokenizer *t, int32_t id, const char *s, size_t len, float score, uint8_t attr);
+void vocab_set(tokenizer *t, int32_t id, const char *s, size_t len, float score, uint16_t attr);
 /* BPE: merge of texts a and b at rank; ignored when a part or the result
  * is no token. buf/cap: scratch the caller frees. */
 owl_status vocab_add_merge(tokenizer *t, const char *a, size_t la, const char *b, size_t lb, int32_t rank,

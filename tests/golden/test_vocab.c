@@ -6,7 +6,11 @@
  * them) are tokenized without BOS/EOS and without parsing control tokens,
  * and the ids must equal the .out line of the model's own Hugging Face
  * tokenizer. Prints "NAME: N/N strings match" per vocabulary. A .gguf
- * without test files must still load. */
+ * without test files must still load.
+ *
+ * Then the tokenizer.json folders of data/tokenizers: against the .out of
+ * the vocabulary they share (llama3 = llama-bpe, qwen3 = qwen2 and
+ * deepseek-r1-qwen), and against Hugging Face tokenizers' ids. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,18 +153,24 @@ static void test_hf(const char *shared) {
         CHECK(run_strings(t, name, inp, outp), "%s: no test strings", name);
         tokenizer_free(t);
     }
-    /* DeepSeek-V3's tokenizer.json loads (no test strings for it) */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/data/tokenizers/deepseek_v3", shared);
-    tokenizer *t = NULL;
-    owl_status st = tokenizer_from_hf_dir(dir, &t);
-    CHECK(st == OWL_OK, "deepseek_v3 tokenizer.json: %s", owl_last_error());
-    tokenizer_free(t);
-    /* Llama 2's is SentencePiece-style: refused with a reason */
-    snprintf(dir, sizeof dir, "%s/data/tokenizers/llama2", shared);
-    st = tokenizer_from_hf_dir(dir, &t);
-    CHECK(st == OWL_ERR_UNSUPPORTED && strstr(owl_last_error(), "byte_fallback"), "llama2 tokenizer.json: %d %s", st,
-          owl_last_error());
+    /* every folder against Hugging Face tokenizers' own ids for the same
+     * strings (tests/fixtures/tokenizer/hf-NAME.out, made by
+     * scripts/reference/tokenizer_json_ids.py) */
+    static const char *const folders[] = {"deepseek_v3", "llama2", "llama3", "qwen3"};
+    const char *fixtures = check_env("OWL_FIXTURES");
+    for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
+        char dir[4096], inp[4300], outp[4300], name[256];
+        snprintf(dir, sizeof dir, "%s/data/tokenizers/%s", shared, folders[i]);
+        snprintf(inp, sizeof inp, "%s/data/vocab/ggml-vocab-gpt-2.gguf.inp", shared);
+        snprintf(outp, sizeof outp, "%s/tokenizer/hf-%s.out", fixtures, folders[i]);
+        snprintf(name, sizeof name, "%s/tokenizer.json vs HF tokenizers", folders[i]);
+        tokenizer *t = NULL;
+        owl_status st = tokenizer_from_hf_dir(dir, &t);
+        CHECK(st == OWL_OK, "%s: %s", name, owl_last_error());
+        if (st) continue;
+        CHECK(run_strings(t, name, inp, outp), "%s: no test strings", name);
+        tokenizer_free(t);
+    }
 }
 
 int main(void) {
