@@ -1,0 +1,37 @@
+/* owl.c — the owl command: dispatches to one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"run", cmd_run, "generate text from a prompt"},
+    {"chat", cmd_chat, "interactive chat with the model's template"},
+    {"info", cmd_info, "architecture, hyperparameters and tensors of a model"},
+    {"tokenize", cmd_tokenize, "token ids and pieces of a text"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: owl COMMAND [options]   (owl COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "owl: no command given (owl --help lists them)\n");
+        return 1;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "owl: unknown command '%s' (owl --help lists them)\n", argv[1]);
+    return 1;
+}
