@@ -145,6 +145,8 @@ owl_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, bo
     *ids = NULL;
     *n_ids = 0;
     if (!text && len) return owl_err(OWL_ERR_ARG, "tokenize: text is NULL");
+    if (len > (size_t)INT32_MAX / 4)
+        return owl_err(OWL_ERR_ARG, "tokenize: text of %zu bytes is too long (512 MiB at most)", len);
     frag_vec fr = {0};
     tok_ids out = {0};
     owl_status st = len ? partition(t, text, len, parse_special, &fr) : OWL_OK;
