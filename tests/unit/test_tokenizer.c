@@ -40,6 +40,13 @@ static void kv_u32(gw *w, const char *k, uint32_t v) {
     put_u32(w, v);
     w->n_kv++;
 }
+static void kv_bool(gw *w, const char *k, bool v) {
+    put_str(w, k);
+    put_u32(w, 7);
+    uint8_t b = v;
+    put(w, &b, 1);
+    w->n_kv++;
+}
 static void kv_strs(gw *w, const char *k, const char *const *v, size_t n) {
     put_str(w, k);
     put_u32(w, 9);
@@ -100,6 +107,7 @@ static void test_handcrafted(void) {
     kv_strs(&w, "tokenizer.ggml.merges", tiny_merges, 3);
     kv_u32(&w, "tokenizer.ggml.eos_token_id", 7);
     kv_u32(&w, "tokenizer.ggml.bos_token_id", 99); /* out of range: ignored */
+    kv_bool(&w, "tokenizer.ggml.add_eos_token", true);
     st = load(&w, "good", &g, &t);
     CHECK(st == OWL_OK, "good tiny vocab: %s", owl_last_error());
     if (st == OWL_OK) {
@@ -110,8 +118,14 @@ static void test_handcrafted(void) {
         CHECK(n == 3 && ids[0] == 5 && ids[1] == 0 && ids[2] == 4, "\"abc ab\" -> %zu ids [%d %d ...]", n, ids[0],
               n > 1 ? ids[1] : -1);
         free(ids);
-        CHECK(tokenizer_encode(t, " a<|end|>", 9, true, true, &ids, &n) == OWL_OK, "encode");
+        CHECK(tokenizer_encode(t, " a<|end|>", 9, false, true, &ids, &n) == OWL_OK, "encode");
         CHECK(n == 2 && ids[0] == 6 && ids[1] == 7, "\" a<|end|>\" -> %zu ids", n);
+        free(ids);
+        /* add_eos_token: EOS at the end with add_special, not without; no BOS (none valid) */
+        CHECK(tokenizer_encode(t, "ab", 2, true, false, &ids, &n) == OWL_OK && n == 2 && ids[0] == 4 && ids[1] == 7,
+              "add_special with add_eos_token: %zu ids", n);
+        free(ids);
+        CHECK(tokenizer_encode(t, "ab", 2, false, false, &ids, &n) == OWL_OK && n == 1, "no add_special: %zu ids", n);
         free(ids);
         CHECK(tokenizer_bos(t) == -1, "out-of-range bos_token_id kept: %d", tokenizer_bos(t));
         CHECK(tokenizer_eos(t) == 7 && tokenizer_is_eog(t, 7) && !tokenizer_is_eog(t, 4), "eos / eog");
