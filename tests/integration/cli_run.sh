@@ -1,10 +1,11 @@
 #!/bin/sh
 # cli_run.sh — `owl run` on SmolLM2: stdout carries the generated text and
-# nothing else, greedy decoding repeats itself, a seed fixes the sampled
+# nothing else, greedy decoding repeats itself and answers the chat prompt
+# of the golden fixture with llama.cpp's text, a seed fixes the sampled
 # text and another seed changes it, and the limits (-n, a full context, a
 # prompt longer than the context) behave as documented.
 set -u
-: "${OWL_BIN:?}" "${OWL_TMP:?}" "${OWL_SMOLLM2:?}"
+: "${OWL_BIN:?}" "${OWL_TMP:?}" "${OWL_SMOLLM2:?}" "${OWL_FIXTURES:?}"
 M=$OWL_SMOLLM2
 [ -f "$M" ] || { echo "FAIL: model $M is missing (make model fetches it)" >&2; exit 1; }
 T=$OWL_TMP/cli_run.$$
@@ -50,6 +51,27 @@ gen gf -f "$T/prompt.txt" --temp 0 -n 16
 same g16 gf "-f FILE and -p TEXT differ"
 gen gk1 -p "$P" --temp 0.9 --top-k 1 --seed 5 -n 16
 same g16 gk1 "--top-k 1 is not greedy"
+
+# the text llama.cpp generates greedily for the chat prompt of the golden
+# fixture (tests/fixtures/greedy, scripts/reference/make_greedy_fixtures.py):
+# the prompt tokenizes to the fixture's ids, and owl run prints exactly the
+# reference text before its first end-of-generation token, then stops. Every
+# step of it has a top-2 margin far above the fixture's near-tie bound.
+G=$OWL_FIXTURES/greedy/smollm2-135m-instruct-q4_1
+CHAT='<|im_start|>system
+You are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>
+<|im_start|>user
+What is the capital of France? Answer in one sentence.<|im_end|>
+<|im_start|>assistant
+'
+want_ids=$(sed -n '/^prompt chat /{n;s/^ids //p;}' "$G.greedy")
+got_ids=$("$OWL_BIN" tokenize -m "$M" --ids "$CHAT" 2>&1)
+[ -n "$want_ids" ] && [ "$got_ids" = "$want_ids" ] && ok || bad "chat prompt ids '$got_ids', fixture '$want_ids'"
+gen ref -p "$CHAT" --temp 0 -n 64
+want='The capital of France is Paris.'
+grep -q -F "\"generated\": \"$want\\n" "$G.json" && ok || bad "the fixture no longer generates '$want'"
+[ "$(cat "$T/ref.out")" = "$want" ] && ok || bad "greedy chat answer '$(cat "$T/ref.out")', llama.cpp '$want'"
+grep -q 'generation: 7 tokens' "$T/ref.err" && ok || bad "did not stop at the end-of-generation token: $(cat "$T/ref.err")"
 
 # sampling: a seed fixes the text, another seed changes it
 Q='Once upon a time, in a small village,'

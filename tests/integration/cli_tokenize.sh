@@ -65,28 +65,41 @@ cmp -s "$T/a.out" "$T/b.out" && ok || bad "-f FILE and TEXT give different ids"
 # against the reference: tests/fixtures/tokenizer/smollm2.json holds, for
 # each text, the ids llama.cpp gives (scripts/reference/tokenizer_smollm2.py);
 # "ids_add_special" is owl tokenize's default mode (BOS as the model asks,
-# special tokens parsed). The file is pretty-printed, one value per line;
-# the texts without JSON escapes are taken as they are.
+# special tokens parsed), "ids" the mode with neither. The file is
+# pretty-printed, one value per line; the texts without JSON escapes are
+# taken as they are.
 FX=$OWL_FIXTURES/tokenizer/smollm2.json
 [ -f "$FX" ] || { echo "FAIL: fixture $FX is missing" >&2; exit 1; }
-awk '
-    /^"text": "/ {
-        text = $0; sub(/^"text": "/, "", text); sub(/",?$/, "", text)
-        plain = index(text, "\\") == 0; next
-    }
-    /^"ids_add_special": \[\]/ { if (plain) print text "\t"; next }
-    /^"ids_add_special": \[/ { grab = 1; ids = ""; next }
-    grab && /^\]/ { grab = 0; if (plain) print text "\t" ids; next }
-    grab { v = $0; sub(/,$/, "", v); ids = ids (ids == "" ? "" : " ") v }
-' "$FX" >"$T/cases"
+# cases KEY: "text<TAB>ids" for the texts without escapes, ids from KEY
+cases() {
+    awk -v key="$1" '
+        /^"text": "/ {
+            text = $0; sub(/^"text": "/, "", text); sub(/",?$/, "", text)
+            plain = index(text, "\\") == 0; next
+        }
+        $0 == "\"" key "\": []," || $0 == "\"" key "\": []" { if (plain) print text "\t"; next }
+        $0 == "\"" key "\": [" { grab = 1; ids = ""; next }
+        grab && /^\]/ { grab = 0; if (plain) print text "\t" ids; next }
+        grab { v = $0; sub(/,$/, "", v); ids = ids (ids == "" ? "" : " ") v }
+    ' "$FX"
+}
+# compare KEY OPTIONS... : owl tokenize --ids OPTIONS TEXT for every case of KEY
+compare() {
+    key=$1
+    shift
+    cases "$key" >"$T/cases"
+    n=0
+    while IFS="$(printf '\t')" read -r text want; do
+        n=$((n + 1))
+        got=$("$OWL_BIN" tokenize -m "$M" --ids "$@" -- "$text" 2>&1)
+        [ "$got" = "$want" ] && ok || bad "'$text' $*: ids '$got', llama.cpp gives '$want'"
+    done <"$T/cases"
+    [ "$n" -ge 100 ] && ok || bad "only $n '$key' cases read from $FX"
+    found=$((found + n))
+}
 found=0
-while IFS="$(printf '\t')" read -r text want; do
-    found=$((found + 1))
-    "$OWL_BIN" tokenize -m "$M" --ids -- "$text" >"$T/ref.out" 2>"$T/ref.err"
-    got=$(cat "$T/ref.out")
-    [ "$got" = "$want" ] && ok || bad "'$text': ids '$got', llama.cpp gives '$want'"
-done <"$T/cases"
-[ "$found" -ge 100 ] && ok || bad "only $found cases read from $FX"
+compare ids_add_special
+compare ids --no-add-special --no-parse-special
 echo "reference cases compared: $found"
 
 echo "$pass passed, $fail failed"
