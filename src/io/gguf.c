@@ -107,8 +107,10 @@ static void load_scalar(gguf_kv *kv, gguf_vtype t, const uint8_t *p) {
 }
 
 static owl_status read_kv(cursor *c, gguf_kv *kv, uint64_t idx) {
-    owl_status st = rd_str(c, &kv->key, "metadata key");
-    if (st) return owl_err_prefix(st, "metadata entry %llu", (unsigned long long)idx);
+    char what[320];
+    snprintf(what, sizeof what, "key of metadata entry %llu", (unsigned long long)idx);
+    owl_status st = rd_str(c, &kv->key, what);
+    if (st) return st;
     int kl = kv->key.len > 200 ? 200 : (int)kv->key.len;
     uint32_t t;
     if (!rd_u32(c, &t)) return bad(c, "truncated file: type of metadata key '%.*s' cut off", kl, kv->key.ptr);
@@ -116,9 +118,8 @@ static owl_status read_kv(cursor *c, gguf_kv *kv, uint64_t idx) {
         return bad(c, "metadata key '%.*s' has unknown value type %u", kl, kv->key.ptr, t);
     kv->type = (gguf_vtype)t;
     if (t == GGUF_STRING) {
-        st = rd_str(c, &kv->v.s, "string value");
-        if (st) return owl_err_prefix(st, "metadata key '%.*s'", kl, kv->key.ptr);
-        return OWL_OK;
+        snprintf(what, sizeof what, "string value of metadata key '%.*s'", kl, kv->key.ptr);
+        return rd_str(c, &kv->v.s, what);
     }
     if (t != GGUF_ARRAY) {
         size_t sz = vtype_size[t];
@@ -145,9 +146,10 @@ static owl_status read_kv(cursor *c, gguf_kv *kv, uint64_t idx) {
         kv->arr_str = owl_xcalloc((size_t)n, sizeof *kv->arr_str);
         if (!kv->arr_str) return OWL_ERR_NOMEM;
         for (uint64_t i = 0; i < n; i++) {
-            st = rd_str(c, &kv->arr_str[i], "string");
-            if (st) return owl_err_prefix(st, "metadata array '%.*s' element %llu", kl, kv->key.ptr,
-                                          (unsigned long long)i);
+            snprintf(what, sizeof what, "string %llu of metadata array '%.*s'", (unsigned long long)i, kl,
+                     kv->key.ptr);
+            st = rd_str(c, &kv->arr_str[i], what);
+            if (st) return st;
         }
         return OWL_OK;
     }
@@ -166,8 +168,10 @@ static int cmp_offset(const void *a, const void *b) {
 }
 
 static owl_status read_tensor_info(cursor *c, gguf_tensor *t, uint64_t idx) {
-    owl_status st = rd_str(c, &t->name, "tensor name");
-    if (st) return owl_err_prefix(st, "tensor %llu", (unsigned long long)idx);
+    char what[64];
+    snprintf(what, sizeof what, "name of tensor %llu", (unsigned long long)idx);
+    owl_status st = rd_str(c, &t->name, what);
+    if (st) return st;
     int nl = t->name.len > 200 ? 200 : (int)t->name.len;
     if (!rd_u32(c, &t->n_dims))
         return bad(c, "truncated file: dimensions of tensor '%.*s' cut off", nl, t->name.ptr);
