@@ -1,6 +1,7 @@
 /* dispatch.c — the kernel table, chosen once from the CPU features
  * (base/cpu.h, capped by OWL_ISA=scalar|avx2|avx512). */
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -12,12 +13,12 @@
              [OWL_TYPE_Q8_0] = qdot_q8_0_q8_0_##suffix},                         \
     .qdot4 = {[OWL_TYPE_Q4_0] = qdot4_q4_0_q8_0_##suffix,                        \
               [OWL_TYPE_Q4_1] = qdot4_q4_1_q8_1_##suffix,                        \
-              [OWL_TYPE_Q8_0] = qdot4_q8_0_q8_0_##suffix},                       \
-    .dot_f16 = dot_f16_##suffix, .axpy_f16 = axpy_f16_##suffix
+              [OWL_TYPE_Q8_0] = qdot4_q8_0_q8_0_##suffix}
+#define F16KV(suffix) .dot_f16 = dot_f16_##suffix, .axpy_f16 = axpy_f16_##suffix
 
 static const kernel_table table_scalar = {
     .isa = "scalar", .dot = dot_ref, .axpy = axpy_ref, .gemm_tile = gemm_tile_ref,
-    QDOT(ref),
+    QDOT(ref), F16KV(ref),
 };
 #if defined(__x86_64__)
 #define ROWDOT_AVX2                                                                   \
@@ -26,13 +27,18 @@ static const kernel_table table_scalar = {
                [OWL_TYPE_F32] = rowdot_f32_avx2}
 static const kernel_table table_avx2 = {
     .isa = "avx2", .dot = dot_avx2, .axpy = axpy_avx2, .gemm_tile = gemm_tile_avx2,
-    ROWDOT_AVX2, QDOT(avx2),
+    ROWDOT_AVX2, QDOT(avx2), F16KV(avx2),
 };
 /* AVX-512 CPUs have AVX2: the 8-lane row and integer dots serve until
  * 16-lane ones pay */
 static const kernel_table table_avx512 = {
     .isa = "avx512", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
-    ROWDOT_AVX2, QDOT(avx2),
+    ROWDOT_AVX2, QDOT(avx2), F16KV(avx2),
+};
+/* ... and with VNNI, the integer dots sum with vpdpbusd */
+static const kernel_table table_avx512_vnni = {
+    .isa = "avx512vnni", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
+    ROWDOT_AVX2, QDOT(vnni), F16KV(avx2),
 };
 #endif
 
@@ -41,8 +47,10 @@ const kernel_table *kernels_variant(const char *isa) {
     if (strcmp(isa, "scalar") == 0) return &table_scalar;
 #if defined(__x86_64__)
     if (strcmp(isa, "avx2") == 0 && f->avx2 && f->fma && f->f16c) return &table_avx2;
-    if (strcmp(isa, "avx512") == 0 && f->avx512f && f->avx2 && f->fma && f->f16c)
-        return &table_avx512;
+    bool avx512 = f->avx512f && f->avx2 && f->fma && f->f16c;
+    if (strcmp(isa, "avx512") == 0 && avx512) return &table_avx512;
+    if (strcmp(isa, "avx512vnni") == 0 && avx512 && f->avx512vl && f->avx512vnni)
+        return &table_avx512_vnni;
 #else
     (void)f;
 #endif
@@ -53,7 +61,8 @@ static const kernel_table *chosen;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void choose(void) {
-    const kernel_table *t = kernels_variant("avx512");
+    const kernel_table *t = kernels_variant("avx512vnni");
+    if (!t) t = kernels_variant("avx512");
     if (!t) t = kernels_variant("avx2");
     if (!t) t = &table_scalar;
     chosen = t;

@@ -34,7 +34,7 @@ typedef void (*qdot4_fn)(const void *restrict w, const void *restrict xq, size_t
                          int64_t n);
 
 typedef struct kernel_table {
-    const char *isa; /* "scalar", "avx2", "avx512" */
+    const char *isa; /* "scalar", "avx2", "avx512", "avx512vnni" */
     float (*dot)(const float *restrict a, const float *restrict b, int64_t n);
     /* y[i] += a * x[i] */
     void (*axpy)(float *restrict y, float a, const float *restrict x, int64_t n);
@@ -56,8 +56,9 @@ typedef struct kernel_table {
 
 /* The table for this CPU (filled once, thread-safe). */
 const kernel_table *kernels_get(void);
-/* The table of one ISA ("scalar", "avx2", "avx512"), or NULL when this
- * CPU (or OWL_ISA) does not allow it. For tests and benchmarks. */
+/* The table of one ISA ("scalar", "avx2", "avx512", "avx512vnni"), or
+ * NULL when this CPU (or OWL_ISA) does not allow it. For tests and
+ * benchmarks. */
 const kernel_table *kernels_variant(const char *isa);
 
 /* ---- scalar references ------------------------------------------------ */
@@ -101,11 +102,18 @@ float rowdot_q4_1_avx2(const void *restrict row, const float *restrict x, int64_
 float rowdot_q8_0_avx2(const void *restrict row, const float *restrict x, int64_t n);
 float rowdot_f16_avx2(const void *restrict row, const float *restrict x, int64_t n);
 float rowdot_f32_avx2(const void *restrict row, const float *restrict x, int64_t n);
+float qdot_q4_0_q8_0_vnni(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q4_1_q8_1_vnni(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q8_0_q8_0_vnni(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_q4_0_q8_0_vnni(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q4_1_q8_1_vnni(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q8_0_q8_0_vnni(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 float dot_avx512(const float *restrict a, const float *restrict b, int64_t n);
 void axpy_avx512(float *restrict y, float a, const float *restrict x, int64_t n);
 void gemm_tile_avx512(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,
                       int64_t B, const float *restrict w, ptrdiff_t ldw, int64_t R, int64_t n,
                       bool add);
+
 
 /* ---- norms, activations, softmax (elementwise.c) ------------------------ */
 /* o(n) = x / sqrt(mean(x^2) + eps) * w; o may equal x. The sum of squares

@@ -103,6 +103,7 @@ QDOT4_REF(q4_0_q8_0)
 QDOT4_REF(q4_1_q8_1)
 QDOT4_REF(q8_0_q8_0)
 
+
 float dot_f16_ref(const uint16_t *restrict a, const float *restrict x, int64_t n) {
     float s = 0;
     for (int64_t i = 0; i < n; i++) s += f16_to_f32(a[i]) * x[i];

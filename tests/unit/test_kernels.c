@@ -400,6 +400,11 @@ static void test_qdot(const kernel_table *kt) {
             if (tr->vec_dot_type == OWL_TYPE_Q8_0) act_quantize_q8_0(x, xq4 + k * xs, N);
             else act_quantize_q8_1(x, xq4 + k * xs, N);
         }
+        /* the VNNI kernels sum the same integers as the AVX2 ones: same bits */
+        const kernel_table *k2 = kernels_variant("avx2");
+        if (k2 && strcmp(kt->isa, "scalar") != 0)
+            CHECK(kt->qdot[t](wq, xq, N) == k2->qdot[t](wq, xq, N), "%s qdot %s differs from avx2's",
+                  kt->isa, tr->name);
         float o4[4];
         kt->qdot4[t](wq, xq4, xs, o4, N);
         int same = 0;
@@ -462,9 +467,9 @@ static void test_rope_tables(void) {
 }
 
 int main(void) {
-    static const char *isas[] = {"scalar", "avx2", "avx512"};
+    static const char *isas[] = {"scalar", "avx2", "avx512", "avx512vnni"};
     printf("dispatch chose: %s\n", kernels_get()->isa);
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
         const kernel_table *kt = kernels_variant(isas[i]);
         if (!kt) {
             printf("%s: not available on this CPU, skipped\n", isas[i]);
