@@ -24,7 +24,8 @@ static const kernel_table table_scalar = {
 #define ROWDOT_AVX2                                                                   \
     .rowdot = {[OWL_TYPE_Q4_0] = rowdot_q4_0_avx2, [OWL_TYPE_Q4_1] = rowdot_q4_1_avx2, \
                [OWL_TYPE_Q8_0] = rowdot_q8_0_avx2, [OWL_TYPE_F16] = rowdot_f16_avx2,   \
-               [OWL_TYPE_F32] = rowdot_f32_avx2}
+               [OWL_TYPE_F32] = rowdot_f32_avx2, [OWL_TYPE_Q4_K] = rowdot_q4_K_avx2,   \
+               [OWL_TYPE_Q5_K] = rowdot_q5_K_avx2, [OWL_TYPE_Q6_K] = rowdot_q6_K_avx2}
 static const kernel_table table_avx2 = {
     .isa = "avx2", .dot = dot_avx2, .axpy = axpy_avx2, .gemm_tile = gemm_tile_avx2,
     ROWDOT_AVX2, QDOT(avx2), F16KV(avx2),

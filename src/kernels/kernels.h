@@ -101,6 +101,9 @@ float rowdot_q4_0_avx2(const void *restrict row, const float *restrict x, int64_
 float rowdot_q4_1_avx2(const void *restrict row, const float *restrict x, int64_t n);
 float rowdot_q8_0_avx2(const void *restrict row, const float *restrict x, int64_t n);
 float rowdot_f16_avx2(const void *restrict row, const float *restrict x, int64_t n);
+float rowdot_q4_K_avx2(const void *restrict row, const float *restrict x, int64_t n);
+float rowdot_q5_K_avx2(const void *restrict row, const float *restrict x, int64_t n);
+float rowdot_q6_K_avx2(const void *restrict row, const float *restrict x, int64_t n);
 float rowdot_f32_avx2(const void *restrict row, const float *restrict x, int64_t n);
 float qdot_q4_0_q8_0_vnni(const void *restrict w, const void *restrict xq, int64_t n);
 float qdot_q4_1_q8_1_vnni(const void *restrict w, const void *restrict xq, int64_t n);
