@@ -18,9 +18,10 @@
 
 static const kernel_table table_scalar = {
     .isa = "scalar", .dot = dot_ref, .axpy = axpy_ref, .gemm_tile = gemm_tile_ref,
-    QDOT(ref), F16KV(ref),
+    QDOT(ref), F16KV(ref), .act_q8_0 = act_quantize_q8_0, .act_q8_1 = act_quantize_q8_1,
 };
 #if defined(__x86_64__)
+#define ACT_AVX2 .act_q8_0 = act_quantize_q8_0_avx2, .act_q8_1 = act_quantize_q8_1_avx2
 #define ROWDOT_AVX2                                                                   \
     .rowdot = {[OWL_TYPE_Q4_0] = rowdot_q4_0_avx2, [OWL_TYPE_Q4_1] = rowdot_q4_1_avx2, \
                [OWL_TYPE_Q8_0] = rowdot_q8_0_avx2, [OWL_TYPE_F16] = rowdot_f16_avx2,   \
@@ -28,18 +29,18 @@ static const kernel_table table_scalar = {
                [OWL_TYPE_Q5_K] = rowdot_q5_K_avx2, [OWL_TYPE_Q6_K] = rowdot_q6_K_avx2}
 static const kernel_table table_avx2 = {
     .isa = "avx2", .dot = dot_avx2, .axpy = axpy_avx2, .gemm_tile = gemm_tile_avx2,
-    ROWDOT_AVX2, QDOT(avx2), F16KV(avx2),
+    ROWDOT_AVX2, QDOT(avx2), F16KV(avx2), ACT_AVX2,
 };
 /* AVX-512 CPUs have AVX2: the 8-lane row and integer dots serve until
  * 16-lane ones pay */
 static const kernel_table table_avx512 = {
     .isa = "avx512", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
-    ROWDOT_AVX2, QDOT(avx2), F16KV(avx2),
+    ROWDOT_AVX2, QDOT(avx2), F16KV(avx2), ACT_AVX2,
 };
 /* ... and with VNNI, the integer dots sum with vpdpbusd */
 static const kernel_table table_avx512_vnni = {
     .isa = "avx512vnni", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
-    ROWDOT_AVX2, QDOT(vnni), F16KV(avx2),
+    ROWDOT_AVX2, QDOT(vnni), F16KV(avx2), ACT_AVX2,
 };
 #endif
 

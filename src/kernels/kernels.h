@@ -49,6 +49,9 @@ typedef struct kernel_table {
      * NULL: this type has no integer path and runs the exact one. */
     qdot_fn qdot[OWL_TYPE_COUNT];
     qdot4_fn qdot4[OWL_TYPE_COUNT]; /* set wherever qdot is */
+    /* the activation quantizers of the default path (act_quantize_*) */
+    void (*act_q8_0)(const float *restrict x, void *restrict dst, int64_t n);
+    void (*act_q8_1)(const float *restrict x, void *restrict dst, int64_t n);
     /* f16 KV cache: dot of an f16 row with f32, and y += a * f16 row */
     float (*dot_f16)(const uint16_t *restrict a, const float *restrict x, int64_t n);
     void (*axpy_f16)(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
@@ -91,6 +94,8 @@ void qdot4_q4_0_q8_0_avx2(const void *restrict w, const void *restrict xq, size_
 void qdot4_q4_1_q8_1_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q8_0_q8_0_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 float dot_f16_avx2(const uint16_t *restrict a, const float *restrict x, int64_t n);
+void act_quantize_q8_0_avx2(const float *restrict x, void *restrict dst, int64_t n);
+void act_quantize_q8_1_avx2(const float *restrict x, void *restrict dst, int64_t n);
 void axpy_f16_avx2(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
 float dot_avx2(const float *restrict a, const float *restrict b, int64_t n);
 void axpy_avx2(float *restrict y, float a, const float *restrict x, int64_t n);

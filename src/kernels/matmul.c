@@ -140,8 +140,8 @@ static void prep_worker(void *arg, int ith, int nth) {
     int64_t b0 = job->B * ith / nth, b1 = job->B * (ith + 1) / nth;
     for (int64_t b = b0; b < b1; b++) {
         const float *x = op->x + b * op->ldx;
-        if (job->need_q8_0) act_quantize_q8_0(x, (uint8_t *)mc->x_q8_0 + (size_t)b * r80, n);
-        if (job->need_q8_1) act_quantize_q8_1(x, (uint8_t *)mc->x_q8_1 + (size_t)b * r81, n);
+        if (job->need_q8_0) mc->kt->act_q8_0(x, (uint8_t *)mc->x_q8_0 + (size_t)b * r80, n);
+        if (job->need_q8_1) mc->kt->act_q8_1(x, (uint8_t *)mc->x_q8_1 + (size_t)b * r81, n);
         if (job->need_f16) act_round_f16(mc->x_f16 + b * n, x, n);
     }
 }

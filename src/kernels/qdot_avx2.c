@@ -29,6 +29,49 @@ static inline __m256 dot_u8_i8(__m256i a, __m256i b) {
 #include "qdot_body.h"
 #undef QFN
 
+/* x(32) -> q(32) with d = amax / 127 and q = round-half-even(x * 127 / amax),
+ * as act_quantize_q8_0 computes it (same operations, so the same bytes) */
+static inline float quant_block(const float *x, int8_t *q, __m256i *isum) {
+    __m256 v[4], sign = _mm256_set1_ps(-0.0f);
+    for (int k = 0; k < 4; k++) v[k] = _mm256_loadu_ps(x + 8 * k);
+    __m256 amax = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+                                _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float mx = _mm_cvtss_f32(m4);
+    const __m256 id = _mm256_set1_ps(mx != 0.0f ? 127.0f / mx : 0.0f);
+    __m256i i[4];
+    for (int k = 0; k < 4; k++)
+        i[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], id),
+                                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    if (isum) *isum = _mm256_add_epi32(_mm256_add_epi32(i[0], i[1]), _mm256_add_epi32(i[2], i[3]));
+    /* i32 -> i16 -> i8; the packs work per 128-bit lane, the permute restores order */
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i[0], i[1]), _mm256_packs_epi32(i[2], i[3]));
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)q, p);
+    return mx / 127.0f;
+}
+
+void act_quantize_q8_0_avx2(const float *restrict x, void *restrict dst, int64_t n) {
+    block_q8_0 *y = dst;
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0)
+        y[i].d = f32_to_f16(quant_block(x, y[i].qs, NULL));
+}
+
+void act_quantize_q8_1_avx2(const float *restrict x, void *restrict dst, int64_t n) {
+    block_q8_1 *y = dst;
+    for (int64_t i = 0; i < n / QK8_1; i++, x += QK8_1) {
+        __m256i s8;
+        float d = quant_block(x, y[i].qs, &s8);
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        y[i].d = f32_to_f16(d);
+        y[i].s = f32_to_f16(d * (float)_mm_cvtsi128_si32(s4));
+    }
+}
+
 float dot_f16_avx2(const uint16_t *restrict a, const float *restrict x, int64_t n) {
     return rowdot_f16_avx2(a, x, n);
 }

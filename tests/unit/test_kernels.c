@@ -363,6 +363,24 @@ static void test_act_quant(void) {
                q1[blk].s != f32_to_f16(d * (float)sum);
     }
     CHECK(bad == 0, "activation quantization: %d values differ from the formula", bad);
+    /* every ISA's quantizer gives the scalar one's bytes, ties included */
+    static const char *isas[] = {"avx2", "avx512", "avx512vnni"};
+    float big[4096];
+    fill(big, 4096);
+    big[0] = 127.0f; /* block 0: id = 1, and x * id lands on .5: ties go to even */
+    for (int j = 1; j < 32; j++) big[j] = (float)(j - 16) + 0.5f;
+    static block_q8_0 r0[128], v0[128];
+    static block_q8_1 r1[128], v1[128];
+    act_quantize_q8_0(big, r0, 4096);
+    act_quantize_q8_1(big, r1, 4096);
+    for (int k = 0; k < 3; k++) {
+        const kernel_table *kt = kernels_variant(isas[k]);
+        if (!kt) continue;
+        kt->act_q8_0(big, v0, 4096);
+        kt->act_q8_1(big, v1, 4096);
+        CHECK(!memcmp(r0, v0, sizeof r0) && !memcmp(r1, v1, sizeof r1),
+              "%s activation quantizers differ from the scalar ones", isas[k]);
+    }
 }
 
 static void test_qdot(const kernel_table *kt) {
