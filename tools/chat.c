@@ -68,11 +68,11 @@ static void conv_free(conversation *c) {
     free(c->msgs);
 }
 
-/* Renders and tokenizes the conversation with the generation prompt. */
-static int conv_tokens(const conversation *c, owl_model *model, owl_token **ids, size_t *n) {
+/* Renders and tokenizes msgs with the generation prompt. */
+static int conv_tokens(owl_model *model, const owl_chat_msg *msgs, size_t n_msgs, owl_token **ids, size_t *n) {
     char *text = NULL;
     *ids = NULL;
-    if (owl_chat_apply(model, c->msgs, c->n, true, &text) != OWL_OK)
+    if (owl_chat_apply(model, msgs, n_msgs, true, &text) != OWL_OK)
         return cli_fail("chat", "cannot apply the chat template: %s", owl_last_error());
     owl_status st = owl_tokenize(model, text, strlen(text), true, true, ids, n);
     owl_free(text);
@@ -164,17 +164,29 @@ int cmd_chat(int argc, char **argv) {
         }
         if (conv_push(&conv, "user", line, (size_t)len)) goto out;
 
-        /* render; while it does not fit (with room for a reply), drop the
-         * oldest exchange */
-        bool dropped = false;
-        for (;;) {
+        /* A message that does not fit even alone (after the system message)
+         * is refused, and the conversation stays as it was. Otherwise the
+         * oldest exchanges go until the conversation leaves room for a
+         * reply: n_predict tokens, at most a quarter of the context. */
+        size_t reserve = n_predict >= 0 && (uint32_t)n_predict < g.n_ctx / 4 ? (size_t)n_predict : g.n_ctx / 4;
+        owl_free(ids);
+        if (conv_tokens(model, conv.msgs, conv.n, &ids, &n_ids)) goto out;
+        if (n_ids + reserve > g.n_ctx && conv.n - conv.n_fixed > 1) {
+            owl_chat_msg alone[2];
+            memcpy(alone, conv.msgs, conv.n_fixed * sizeof *alone);
+            alone[conv.n_fixed] = conv.msgs[conv.n - 1];
             owl_free(ids);
-            if (conv_tokens(&conv, model, &ids, &n_ids)) goto out;
-            if (n_ids < g.n_ctx || conv.n - conv.n_fixed < 3) break;
-            conv_remove(&conv, conv.n_fixed, 2);
-            dropped = true;
+            if (conv_tokens(model, alone, conv.n_fixed + 1, &ids, &n_ids)) goto out;
+            if (n_ids < g.n_ctx) {
+                while (conv.n - conv.n_fixed > 1) {
+                    conv_remove(&conv, conv.n_fixed, conv.n - conv.n_fixed >= 3 ? 2 : 1);
+                    owl_free(ids);
+                    if (conv_tokens(model, conv.msgs, conv.n, &ids, &n_ids)) goto out;
+                    if (n_ids + reserve <= g.n_ctx) break;
+                }
+                fprintf(stderr, "owl chat: the conversation outgrew the context; dropped the oldest turns\n");
+            }
         }
-        if (dropped) fprintf(stderr, "owl chat: the conversation outgrew the context; dropped the oldest turns\n");
         if (n_ids >= g.n_ctx) {
             fprintf(stderr, "owl chat: this message is too long for the context (%zu tokens of %u); ignored\n",
                     n_ids, g.n_ctx);

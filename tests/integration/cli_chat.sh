@@ -2,7 +2,9 @@
 # cli_chat.sh — `owl chat` through a pipe on SmolLM2: it answers each line,
 # stdout holds only the replies (no prompt, no greeting), /exit and end of
 # input leave with exit 0, later turns reuse the KV cache, and reusing it
-# gives the same replies as decoding the whole conversation every turn.
+# gives the same replies as decoding the whole conversation every turn; a
+# small context drops the oldest turns, and a message too long for it is
+# refused without touching the conversation.
 set -u
 : "${OWL_BIN:?}" "${OWL_TMP:?}" "${OWL_SMOLLM2:?}"
 M=$OWL_SMOLLM2
@@ -55,6 +57,17 @@ grep -q -E '^owl chat: prompt: [0-9]+ tokens, [0-9.]+ t/s; generation: [0-9]+ to
 # a system message changes the conversation
 chat sys 'Hi! What is your name?\n/exit\n' --system 'You are a pirate named Bob. Always answer in one word.'
 cmp -s "$T/one.out" "$T/sys.out" && bad "--system made no difference" || ok
+
+# a small context: the oldest turns make room, every message is answered
+chat small 'Hi! What is your name?\nWhat is the capital of France?\nAnd of Germany?\nAnd of Italy?\nAnd of Spain?\n' -c 128
+grep -q 'dropped the oldest turns' "$T/small.err" && ok || bad "-c 128: no turn dropped: $(cat "$T/small.err")"
+[ "$(wc -l <"$T/small.out")" -ge 5 ] && ok || bad "-c 128: fewer than 5 replies: $(cat "$T/small.out")"
+# a message longer than the context is refused and changes nothing
+long=$(awk 'BEGIN { for (i = 0; i < 200; i++) printf "word "; }')
+chat refused "Hi\n$long\nBye\n" -c 128 -n 8
+chat unrefused 'Hi\nBye\n' -c 128 -n 8
+grep -q 'too long for the context' "$T/refused.err" && ok || bad "the long message was not refused: $(cat "$T/refused.err")"
+same refused unrefused "a refused message changed the conversation"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
