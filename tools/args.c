@@ -161,7 +161,8 @@ void args_usage(FILE *f, const arg_cmd *cmd, const arg_opt *opts, size_t n_opts)
 }
 
 char *cli_read_file(const char *cmd, const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
+    bool is_stdin = !strcmp(path, "-");
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) {
         cli_fail(cmd, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
@@ -184,7 +185,7 @@ char *cli_read_file(const char *cmd, const char *path, size_t *len) {
         if (r == 0) break;
     }
     bool err = ferror(f);
-    fclose(f);
+    if (!is_stdin) fclose(f);
     if (!buf) {
         cli_fail(cmd, "out of memory reading '%s'", path);
         return NULL;

@@ -64,8 +64,8 @@ void args_usage(FILE *f, const arg_cmd *cmd, const arg_opt *opts, size_t n_opts)
  * (the exit code), so a subcommand can `return cli_fail(...)`. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Reads a whole file into a NUL-terminated buffer (free()); NULL after
- * printing one error line. */
+/* Reads a whole file ("-": stdin) into a NUL-terminated buffer (free());
+ * NULL after printing one error line. */
 char *cli_read_file(const char *cmd, const char *path, size_t *len);
 
 #endif

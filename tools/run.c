@@ -34,7 +34,7 @@ int cmd_run(int argc, char **argv) {
     int32_t n_predict = 256;
     const arg_opt extra[] = {
         {"-p", "--prompt", ARG_STR, &prompt, 0, 0, "TEXT", "the prompt"},
-        {"-f", "--file", ARG_STR, &prompt_file, 0, 0, "FILE", "read the prompt from FILE"},
+        {"-f", "--file", ARG_STR, &prompt_file, 0, 0, "FILE", "read the prompt from FILE (- for stdin)"},
         {"-n", "--n-predict", ARG_INT, &n_predict, -1, INT32_MAX, "N",
          "most tokens to generate, -1 = until the end or a full context"},
     };

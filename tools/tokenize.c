@@ -61,7 +61,7 @@ int cmd_tokenize(int argc, char **argv) {
     bool ids_only = false, no_add = false, no_parse = false;
     const arg_opt opts[] = {
         {"-m", "--model", ARG_STR, &model_path, 0, 0, "FILE", "the model (GGUF); only its vocabulary is read"},
-        {"-f", "--file", ARG_STR, &file, 0, 0, "FILE", "tokenize the text of FILE"},
+        {"-f", "--file", ARG_STR, &file, 0, 0, "FILE", "tokenize the text of FILE (- for stdin)"},
         {NULL, "--ids", ARG_FLAG, &ids_only, 0, 0, NULL, "print only the ids, space-separated, on one line"},
         {NULL, "--no-add-special", ARG_FLAG, &no_add, 0, 0, NULL, "do not add BOS/EOS tokens"},
         {NULL, "--no-parse-special", ARG_FLAG, &no_parse, 0, 0, NULL,

@@ -49,6 +49,8 @@ same g16 g16t2 "-t 2 and -t 1 give different greedy text"
 printf '%s' "$P" >"$T/prompt.txt"
 gen gf -f "$T/prompt.txt" --temp 0 -n 16
 same g16 gf "-f FILE and -p TEXT differ"
+printf '%s' "$P" | "$OWL_BIN" run -m "$M" -t 1 -f - --temp 0 -n 16 >"$T/gstdin.out" 2>/dev/null
+same g16 gstdin "-f - (stdin) and -p TEXT differ"
 gen gk1 -p "$P" --temp 0.9 --top-k 1 --seed 5 -n 16
 same g16 gk1 "--top-k 1 is not greedy"
 

@@ -61,6 +61,8 @@ printf '%s' 'Hello world' >"$T/text.txt"
 tok a --ids 'Hello world'
 tok b --ids -f "$T/text.txt"
 cmp -s "$T/a.out" "$T/b.out" && ok || bad "-f FILE and TEXT give different ids"
+printf '%s' 'Hello world' | "$OWL_BIN" tokenize -m "$M" --ids -f - >"$T/c.out" 2>/dev/null
+cmp -s "$T/a.out" "$T/c.out" && ok || bad "-f - (stdin) and TEXT give different ids"
 
 # against the reference: tests/fixtures/tokenizer/smollm2.json holds, for
 # each text, the ids llama.cpp gives (scripts/reference/tokenizer_smollm2.py);
