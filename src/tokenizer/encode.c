@@ -151,8 +151,11 @@ owl_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, bo
     tok_ids out = {0};
     owl_status st = len ? partition(t, text, len, parse_special, &fr) : OWL_OK;
     if (st) return st;
-    bool bos = add_special && (t->kind == TOK_KIND_WPM || t->add_bos) && t->bos >= 0;
-    if (bos) st = tok_ids_push(&out, t->bos);
+    if (add_special && t->has_post) {
+        for (int i = 0; st == OWL_OK && i < t->n_post_before; i++) st = tok_ids_push(&out, t->post_before[i]);
+    } else if (add_special && (t->kind == TOK_KIND_WPM || t->add_bos) && t->bos >= 0) {
+        st = tok_ids_push(&out, t->bos);
+    }
     bool prev_special = true; /* SPM: the start of the text counts as after a special token */
     for (size_t i = 0; st == OWL_OK && i < fr.n; i++) {
         if (fr.v[i].id >= 0) {
@@ -170,7 +173,9 @@ owl_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, bo
         }
         prev_special = false;
     }
-    if (st == OWL_OK && add_special) {
+    if (st == OWL_OK && add_special && t->has_post) {
+        for (int i = 0; st == OWL_OK && i < t->n_post_after; i++) st = tok_ids_push(&out, t->post_after[i]);
+    } else if (st == OWL_OK && add_special) {
         if (t->kind == TOK_KIND_WPM) {
             if (t->sep >= 0) st = tok_ids_push(&out, t->sep);
         } else if (t->add_eos && t->eos >= 0) {

@@ -116,6 +116,112 @@ static bool spm_normalizer(json_t *norm) {
            strcmp(pre, "\xE2\x96\x81") == 0 && strcmp(from, " ") == 0 && strcmp(to, "\xE2\x96\x81") == 0;
 }
 
+static bool str_is(json_t *v, const char *s) { return json_is_string(v) && strcmp(json_string_value(v), s) == 0; }
+
+/* The decoder, for tokenizer_decode: ByteLevel (the pieces undo the byte
+ * mapping), and the SentencePiece-style steps Replace "▁" -> " ",
+ * ByteFallback, Fuse, Strip (one leading space) and Metaspace (which drops
+ * the space it prepended), alone or in a Sequence ("decoders"). */
+static owl_status decoder(tokenizer *t, json_t *dec, const char *path) {
+    if (!dec || json_is_null(dec)) return OWL_OK;
+    const char *type = json_string_value(json_object_get(dec, "type"));
+    if (!type) return owl_err(OWL_ERR_FORMAT, "%s: decoder without a type", path);
+    if (strcmp(type, "Sequence") == 0) {
+        json_t *list = json_object_get(dec, "decoders"), *it;
+        size_t i;
+        if (!json_is_array(list)) return owl_err(OWL_ERR_FORMAT, "%s: decoder Sequence without decoders", path);
+        json_array_foreach(list, i, it) {
+            owl_status st = decoder(t, it, path);
+            if (st) return st;
+        }
+        return OWL_OK;
+    }
+    if (strcmp(type, "ByteLevel") == 0 || strcmp(type, "ByteFallback") == 0 || strcmp(type, "Fuse") == 0) return OWL_OK;
+    if (strcmp(type, "Replace") == 0) {
+        if (str_is(json_object_get(json_object_get(dec, "pattern"), "String"), "\xE2\x96\x81") &&
+            str_is(json_object_get(dec, "content"), " "))
+            return OWL_OK;
+        return owl_err(OWL_ERR_UNSUPPORTED, "%s: Replace decoder other than \"\xE2\x96\x81\" -> \" \"", path);
+    }
+    if (strcmp(type, "Strip") == 0) {
+        json_t *start = json_object_get(dec, "start"), *stop = json_object_get(dec, "stop");
+        if (!str_is(json_object_get(dec, "content"), " ") || !json_is_integer(start) || !json_is_integer(stop) ||
+            json_integer_value(start) < 0 || json_integer_value(start) > 1 || json_integer_value(stop) != 0)
+            return owl_err(OWL_ERR_UNSUPPORTED, "%s: Strip decoder other than one leading space", path);
+        if (json_integer_value(start) == 1) t->strip_lead_space = true;
+        return OWL_OK;
+    }
+    if (strcmp(type, "Metaspace") == 0) {
+        json_t *ps = json_object_get(dec, "prepend_scheme");
+        if (str_is(ps, "first") || str_is(ps, "always") || (!ps && json_is_true(json_object_get(dec, "add_prefix_space"))))
+            t->strip_lead_space = true;
+        return OWL_OK;
+    }
+    return owl_err(OWL_ERR_UNSUPPORTED, "%s: decoder '%s' is not supported", path, type);
+}
+
+static owl_status post_push(tokenizer *t, bool before, json_t *id, const char *path) {
+    int *n = before ? &t->n_post_before : &t->n_post_after;
+    owl_token *v = before ? t->post_before : t->post_after;
+    if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= t->n_vocab)
+        return owl_err(OWL_ERR_FORMAT, "%s: post_processor: a special token id is not an id of the vocabulary", path);
+    if (*n == TOK_MAX_POST)
+        return owl_err(OWL_ERR_UNSUPPORTED, "%s: post_processor adds more than %d tokens", path, TOK_MAX_POST);
+    v[(*n)++] = (owl_token)json_integer_value(id);
+    return OWL_OK;
+}
+
+/* What add_special_tokens=True adds around one sequence: TemplateProcessing
+ * ("single": [{"SpecialToken": {"id": name}}, {"Sequence": {"id": "A"}}],
+ * "special_tokens": {name: {"ids": [...]}}), Bert/RobertaProcessing
+ * ("cls": [text, id], "sep": [text, id]), ByteLevel (adds nothing), or a
+ * Sequence of them ("processors"). */
+static owl_status post_processor(tokenizer *t, json_t *post, const char *path) {
+    if (!post || json_is_null(post)) return OWL_OK;
+    const char *type = json_string_value(json_object_get(post, "type"));
+    if (!type) return owl_err(OWL_ERR_FORMAT, "%s: post_processor without a type", path);
+    owl_status st;
+    size_t i, j;
+    json_t *it, *id;
+    if (strcmp(type, "ByteLevel") == 0) return OWL_OK;
+    if (strcmp(type, "Sequence") == 0) {
+        json_t *list = json_object_get(post, "processors");
+        if (!json_is_array(list)) return owl_err(OWL_ERR_FORMAT, "%s: post_processor Sequence without processors", path);
+        json_array_foreach(list, i, it) {
+            if ((st = post_processor(t, it, path))) return st;
+        }
+        return OWL_OK;
+    }
+    if (strcmp(type, "BertProcessing") == 0 || strcmp(type, "RobertaProcessing") == 0) {
+        json_t *cls = json_object_get(post, "cls"), *sep = json_object_get(post, "sep");
+        if (!json_is_array(cls) || !json_is_array(sep))
+            return owl_err(OWL_ERR_FORMAT, "%s: %s without cls and sep", path, type);
+        if ((st = post_push(t, true, json_array_get(cls, 1), path))) return st;
+        return post_push(t, false, json_array_get(sep, 1), path);
+    }
+    if (strcmp(type, "TemplateProcessing") != 0)
+        return owl_err(OWL_ERR_UNSUPPORTED, "%s: post_processor '%s' is not supported", path, type);
+    json_t *single = json_object_get(post, "single"), *specials = json_object_get(post, "special_tokens");
+    if (!json_is_array(single)) return owl_err(OWL_ERR_FORMAT, "%s: TemplateProcessing without a single template", path);
+    bool seen_a = false;
+    json_array_foreach(single, i, it) {
+        json_t *sp = json_object_get(it, "SpecialToken");
+        if (json_is_object(json_object_get(it, "Sequence"))) {
+            seen_a = true;
+            continue;
+        }
+        const char *name = json_string_value(json_object_get(sp, "id"));
+        if (!name) return owl_err(OWL_ERR_FORMAT, "%s: TemplateProcessing single[%zu] is neither a SpecialToken nor a Sequence", path, i);
+        json_t *ids = json_object_get(json_object_get(specials, name), "ids");
+        if (!json_is_array(ids))
+            return owl_err(OWL_ERR_FORMAT, "%s: TemplateProcessing: special token '%.40s' has no ids", path, name);
+        json_array_foreach(ids, j, id) {
+            if ((st = post_push(t, !seen_a, id, path))) return st;
+        }
+    }
+    return OWL_OK;
+}
+
 static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) {
     owl_status st;
     json_t *model = json_object_get(tj, "model");
@@ -269,22 +375,18 @@ static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) 
     free(formed);
     if (st) return st;
 
-    /* BOS/EOS: tokenizer_config.json, else the post-processor template */
+    /* BOS/EOS: tokenizer_config.json names them; what add_special_tokens
+     * adds is the post-processor's alone (as in Hugging Face tokenizers) */
     const char *bos = str_of(json_object_get(cfg, "bos_token")), *eos = str_of(json_object_get(cfg, "eos_token"));
     if (bos) t->bos = strmap_get(&t->text_to_id, bos, strlen(bos));
     if (eos) t->eos = strmap_get(&t->text_to_id, eos, strlen(eos));
-    json_t *post = json_object_get(tj, "post_processor");
-    json_t *single0 = json_array_get(json_object_get(post, "single"), 0);
-    const char *first_special = json_string_value(json_object_get(json_object_get(single0, "SpecialToken"), "id"));
-    json_t *ab = json_object_get(cfg, "add_bos_token"), *ae = json_object_get(cfg, "add_eos_token");
-    if (json_is_boolean(ab)) {
-        t->add_bos = json_is_true(ab);
-    } else if (first_special) {
-        t->add_bos = true;
-        if (t->bos < 0) t->bos = strmap_get(&t->text_to_id, first_special, strlen(first_special));
-    }
-    if (json_is_boolean(ae)) t->add_eos = json_is_true(ae);
-    if (t->add_bos && t->bos < 0) t->add_bos = false;
+    t->has_post = true;
+    if ((st = decoder(t, json_object_get(tj, "decoder"), path))) return st;
+    if ((st = post_processor(t, json_object_get(tj, "post_processor"), path))) return st;
+    t->add_bos = t->n_post_before > 0;
+    t->add_eos = t->n_post_after > 0;
+    if (t->bos < 0 && t->n_post_before) t->bos = t->post_before[0];
+    if (t->eos < 0 && t->n_post_after) t->eos = t->post_after[t->n_post_after - 1];
 
     json_t *tmpl = json_object_get(cfg, "chat_template");
     const char *ts = json_string_value(tmpl);

@@ -41,6 +41,13 @@ owl_status tokenizer_encode(const tokenizer *t, const char *text, size_t len,
  * length, writes <= cap. */
 size_t tokenizer_piece(const tokenizer *t, owl_token id, char *buf, size_t cap);
 
+/* Hugging Face's Tokenizer.decode(ids, skip_special_tokens): the text of
+ * the ids (invalid UTF-8 replaced by U+FFFD, the space a SentencePiece-
+ * style vocabulary put in front removed); *out is malloc'd, NUL-terminated
+ * (free()). OWL_ERR_ARG for an id out of range. */
+owl_status tokenizer_decode(const tokenizer *t, const owl_token *ids, size_t n, bool skip_special, char **out,
+                            size_t *len);
+
 /* The chat template text from tokenizer.chat_template, or NULL. */
 const char *tokenizer_chat_template(const tokenizer *t);
 

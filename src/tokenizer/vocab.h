@@ -40,6 +40,7 @@ typedef struct tok_entry {
 } tok_entry;
 
 #define TOK_MAX_EOG 16
+#define TOK_MAX_POST 8
 
 struct tokenizer {
     tok_kind kind;
@@ -76,6 +77,12 @@ struct tokenizer {
     size_t max_token_len;
 
     bool add_bos, add_eos, add_space_prefix, clean_spaces;
+    bool strip_lead_space; /* decoding removes one leading space (tokenizer_decode) */
+    /* tokenizer.json's post-processor: with add_special, these ids go
+     * before and after the text's (instead of add_bos/add_eos) */
+    bool has_post;
+    int n_post_before, n_post_after;
+    owl_token post_before[TOK_MAX_POST], post_after[TOK_MAX_POST];
     owl_token bos, eos, eot, eom, unk, sep, pad;
     owl_token eog[TOK_MAX_EOG];
     int n_eog;
