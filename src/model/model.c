@@ -57,6 +57,7 @@ owl_status owl_model_load(const char *path, const owl_model_params *params, owl_
     if (!path) return owl_err(OWL_ERR_ARG, "owl_model_load: path is NULL");
     owl_model_params def = owl_model_default_params();
     if (!params) params = &def;
+    if (model_path_is_dir(path)) return model_load_dir(path, params, out);
     owl_model *m = owl_xcalloc(1, sizeof *m);
     if (!m) return OWL_ERR_NOMEM;
     owl_status s = gguf_open(path, &m->gg);
@@ -129,6 +130,7 @@ void owl_model_get_info(const owl_model *m, owl_model_info *info) {
         info->norm_eps = hp->norm_eps;
         info->tied_output = hp->tied_output;
     }
+    if (!m->gg) return; /* a folder: no file behind it */
     uint64_t np = 0;
     for (uint64_t i = 0; i < m->gg->n_tensors; i++) {
         const int64_t *ne = m->gg->tensors[i].ne;
@@ -142,7 +144,7 @@ void owl_model_get_info(const owl_model *m, owl_model_info *info) {
 
 bool owl_model_tensor(const owl_model *m, uint64_t i, const char **name, int *type,
                       int64_t ne[4]) {
-    if (!m || i >= m->gg->n_tensors) return false;
+    if (!m || !m->gg || i >= m->gg->n_tensors) return false;
     const gguf_tensor *t = &m->gg->tensors[i];
     if (name) *name = m->tensor_names[i];
     if (type) *type = t->type;
@@ -151,7 +153,7 @@ bool owl_model_tensor(const owl_model *m, uint64_t i, const char **name, int *ty
 }
 
 const char *owl_model_meta_str(const owl_model *m, const char *key) {
-    if (!m || !key) return NULL;
+    if (!m || !key || !m->gg) return NULL;
     for (uint64_t i = 0; i < m->gg->n_kv; i++)
         if (m->kv_str[i] && gguf_str_eq(m->gg->kv[i].key, key)) return m->kv_str[i];
     return NULL;

@@ -22,7 +22,7 @@ struct model_impl {
 };
 
 struct owl_model {
-    gguf *gg;        /* the open file (owns the map) */
+    gguf *gg;        /* the open file (owns the map); NULL for a folder */
     tokenizer *tok;  /* always present */
     /* hyperparameters and weights: see model/hparams.h, model/weights.h */
     struct model_impl *impl; /* NULL when vocab_only */
@@ -32,5 +32,10 @@ struct owl_model {
                         NULL for other types; for owl_model_meta_str */
     char **tensor_names; /* (gg->n_tensors) NUL-terminated, owned */
 };
+
+/* A folder (a Hugging Face repository on disk): its tokenizer, vocab_only
+ * (model/load_dir.c); owl_model_load sends directories there. gg is NULL. */
+bool model_path_is_dir(const char *path);
+owl_status model_load_dir(const char *path, const owl_model_params *params, owl_model **out);
 
 #endif
