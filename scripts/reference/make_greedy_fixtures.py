@@ -28,8 +28,10 @@ minus its top-2 logit) differs from the reference's margin between the same
 two tokens. The threshold is the largest such change seen, rounded up to
 two significant digits: llama.cpp can rank two tokens against the truth
 whenever they are closer than that, so an engine computing in float32 (owl's
-exact path) may rightly pick the other one. owl's default path quantizes as
-llama.cpp does, so its distance from llama.cpp is no larger in practice.
+exact path) may rightly pick the other one. owl's default path quantizes
+activations too and lands about as far from the truth as llama.cpp, so the
+test allows it twice the threshold (two engines each within X of the truth
+are within 2X of each other).
 
 Output: tests/fixtures/greedy/smollm2-135m-instruct-q4_1.greedy, text,
 whitespace-separated, '#' lines are comments:

@@ -8,13 +8,22 @@
  * A sequence passes if it is identical, or if at the first token where they
  * part (step k, owl's token o, llama.cpp's g) it was a near tie in llama.cpp's
  * logits: o is among llama.cpp's top candidates and logit[g] - logit[o] is
- * below the threshold stored in the fixture. make_greedy_fixtures.py measured
- * it as the largest change of llama.cpp's top-2 margin against the float64
- * reference (llama.cpp quantizes activations to 8 bits and keeps an f16 KV
- * cache), so below it llama.cpp may rank two tokens wrongly. Any other
- * difference fails. On the exact path, owl's token at the parting step must
- * moreover be the float64 reference's argmax (run along the same ids), unless
- * that reference itself has a tie (margin < 1e-3).
+ * below a near-tie threshold. make_greedy_fixtures.py measured X, the
+ * largest change of llama.cpp's top-2 margin against the float64 reference
+ * (llama.cpp quantizes activations to 8 bits and keeps an f16 KV cache):
+ * below X llama.cpp may rank two tokens against the truth.
+ *   - exact path: owl computes in fp32, 1e-6 x max|logit| from the truth
+ *     (test_logits), so only llama.cpp's error parts them: threshold X.
+ *     owl's token at the parting step must moreover be the float64
+ *     reference's argmax (run along the same ids), unless that reference
+ *     itself has a tie (margin < 1e-3).
+ *   - default path: owl quantizes activations too, and lands as far from
+ *     the truth as llama.cpp does (measured on the logits fixture:
+ *     max|diff| up to 7.5e-2 x max|logit| against llama.cpp's 6.7e-2,
+ *     argmax equal at 307/320 rows against 310/320); rounding differently,
+ *     two engines each within X of the truth are within 2X of each other:
+ *     threshold 2X.
+ * Any other difference fails.
  *
  * Fixture tests/fixtures/greedy/smollm2-135m-instruct-q4_1.greedy, text,
  * whitespace-separated, '#' lines are comments:
@@ -186,6 +195,7 @@ static int generate(owl_context *ctx, owl_sampler *smp, const greedy_fixture *f,
 
 static void run_path(owl_model *m, const greedy_fixture *f, bool exact) {
     const char *path = exact ? "exact" : "default";
+    double near_tie = exact ? f->near_tie : 2 * f->near_tie;
     owl_context_params cp = owl_context_default_params();
     cp.n_ctx = 512;
     cp.exact = exact;
@@ -226,16 +236,16 @@ static void run_path(owl_model *m, const greedy_fixture *f, bool exact) {
         while (j < f->n_cand && c->cand[k][j] != out[k]) j++;
         bool in_top = j < f->n_cand;
         double gap = in_top ? (double)c->cand_logit[k][0] - c->cand_logit[k][j] : INFINITY;
-        bool tie = gap < f->near_tie;
+        bool tie = gap < near_tie;
         explained += tie;
         printf("  %-7s %-7s parts at step %d: owl %d, llama.cpp %d; llama.cpp gap %.4f %s "
                "near-tie threshold %.2f%s; float64 argmax %d (margin %.4f)\n",
-               path, c->name, k, out[k], c->gen[k], gap, tie ? "<" : ">=", f->near_tie,
+               path, c->name, k, out[k], c->gen[k], gap, tie ? "<" : ">=", near_tie,
                tie ? " (explained)" : "", c->ref_argmax[k], c->ref_margin[k]);
         CHECK(tie, "%s path, prompt %s: owl and llama.cpp part at step %d (owl %d, llama.cpp %d) "
                    "where llama.cpp's gap between them, %.4f%s, is no near tie (< %.2f)",
               path, c->name, k, out[k], c->gen[k], gap, in_top ? "" : " (not in its top list)",
-              f->near_tie);
+              near_tie);
         if (exact)
             CHECK(out[k] == c->ref_argmax[k] || c->ref_margin[k] < REF_TIE,
                   "exact path, prompt %s step %d: owl picks %d, the float64 reference %d "
@@ -243,8 +253,8 @@ static void run_path(owl_model *m, const greedy_fixture *f, bool exact) {
                   c->name, k, out[k], c->ref_argmax[k], c->ref_margin[k]);
     }
     printf("%s path: %d/%d generations identical to llama.cpp's, %d divergence(s) explained by a "
-           "near tie\n",
-           path, identical, n, explained);
+           "near tie (< %.2f)\n",
+           path, identical, n, explained, near_tie);
     CHECK(n == f->n_prompts, "%s path: %d of %d prompts ran", path, n, f->n_prompts);
     owl_sampler_free(smp);
     owl_context_free(ctx);
@@ -263,7 +273,8 @@ int main(void) {
     owl_status st = have ? owl_model_load(model_path, &mp, &m) : OWL_ERR_ARG;
     if (have) CHECK(st == OWL_OK, "owl_model_load %s: %s", model_path, owl_last_error());
     if (st == OWL_OK) {
-        printf("SmolLM2-135M-Instruct Q4_1, %d prompts x %d greedy tokens, near tie < %.4f\n",
+        printf("SmolLM2-135M-Instruct Q4_1, %d prompts x %d greedy tokens; llama.cpp's measured "
+               "margin error X = %.2f\n",
                f.n_prompts, f.n_gen, f.near_tie);
         run_path(m, &f, false);
         run_path(m, &f, true);
