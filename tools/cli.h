@@ -2,11 +2,19 @@
 #ifndef OWL_TOOLS_CLI_H
 #define OWL_TOOLS_CLI_H
 
+#include <stddef.h>
+
 #include "owl.h"
 
 int cmd_run(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+
+/* The file or folder to load for -m ARG: ARG itself when it exists or is
+ * not a hub name, else the cached copy of ORG/NAME[@REV] (tools/pull.c).
+ * NULL after printing "owl CMD: ..." when the repository is not cached. */
+const char *cli_model_path(const char *cmd, const char *arg, char *buf, size_t cap);
 
 #endif

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "args.h"
+#include "cli.h"
 
 volatile sig_atomic_t gen_interrupt;
 
@@ -55,7 +56,10 @@ int gen_init(generator *g, const char *cmd, const gen_opts *o, owl_model **model
     g->cmd = cmd;
     *model = NULL;
     if (!o->model) return cli_fail(cmd, "no model given (-m FILE)");
-    if (owl_model_load(o->model, NULL, model) != OWL_OK) return cli_fail(cmd, "%s", owl_last_error());
+    char cached[4096];
+    const char *path = cli_model_path(cmd, o->model, cached, sizeof cached);
+    if (!path) return 1;
+    if (owl_model_load(path, NULL, model) != OWL_OK) return cli_fail(cmd, "%s", owl_last_error());
     g->model = *model;
     owl_context_params cp = owl_context_default_params();
     cp.n_ctx = (uint32_t)o->n_ctx;

@@ -44,6 +44,8 @@ int cmd_info(int argc, char **argv) {
     if (n_pos && model_path) return cli_fail("info", "give the model once: as MODEL or with -m");
     if (n_pos) model_path = pos[0];
     if (!model_path) return cli_fail("info", "no model given (owl info MODEL)");
+    char cached[4096];
+    if (!(model_path = cli_model_path("info", model_path, cached, sizeof cached))) return 1;
 
     owl_model *m = NULL;
     if (owl_model_load(model_path, NULL, &m) != OWL_OK) return cli_fail("info", "%s", owl_last_error());

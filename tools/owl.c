@@ -13,6 +13,7 @@ static const struct {
     {"chat", cmd_chat, "interactive chat with the model's template"},
     {"info", cmd_info, "architecture, hyperparameters and tensors of a model"},
     {"tokenize", cmd_tokenize, "token ids and pieces of a text"},
+    {"pull", cmd_pull, "download a model repository from the Hugging Face hub"},
 };
 
 static void usage(FILE *f) {

@@ -72,6 +72,8 @@ int cmd_tokenize(int argc, char **argv) {
     int r = args_parse(&tokenize_cmd, opts, sizeof opts / sizeof opts[0], argc, argv, pos, 1, &n_pos);
     if (r != ARGS_OK) return r == ARGS_HELP ? 0 : 1;
     if (!model_path) return cli_fail("tokenize", "no model given (-m FILE)");
+    char cached[4096];
+    if (!(model_path = cli_model_path("tokenize", model_path, cached, sizeof cached))) return 1;
     if (n_pos && file) return cli_fail("tokenize", "give the text as an argument or with -f, not both");
     if (!n_pos && !file) return cli_fail("tokenize", "no text given (TEXT or -f FILE)");
 

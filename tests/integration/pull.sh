@@ -1,0 +1,201 @@
+#!/bin/sh
+# pull.sh — `owl pull` against tests/hub_server.c, a stand-in for the
+# Hugging Face hub on 127.0.0.1 serving org/tiny (the tiny llama GGUF
+# fixture as an LFS file behind a 302 to /cdn/, a README, a file in a
+# subfolder). Checks: the files arrive byte-identical with refs/main
+# naming the commit, the server's sha256 agrees with sha256sum, a second
+# pull fetches nothing, a dropped connection is continued with a Range
+# request (server byte counts add up to the file size exactly), a pull
+# that gave up leaves a .part the next pull continues, corrupted bytes are
+# caught by the sha256 and removed, 401 without HF_TOKEN and success with
+# it, 404 and an unreachable endpoint give one line and exit 1, and
+# `owl info` / `owl run -m org/tiny` find the cached copy offline.
+set -u
+unset HF_TOKEN HF_ENDPOINT
+: "${OWL_BIN:?}" "${OWL_TMP:?}" "${OWL_HUB_SERVER:?}" "${OWL_FIXTURES:?}"
+GGUF=$OWL_FIXTURES/models/tiny-llama-spm.gguf
+[ -f "$GGUF" ] || { echo "FAIL: fixture $GGUF is missing" >&2; exit 1; }
+T=$OWL_TMP/pull.$$
+SERVER_PID=""
+stop_server() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=""
+}
+mkdir -p "$T" && trap 'stop_server; rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# the repository the server serves
+R=$T/root/org/tiny
+mkdir -p "$R/sub"
+cp "$GGUF" "$R/tiny.gguf"
+printf '# tiny\nA random llama for tests.\n' >"$R/README.md"
+printf 'notes\n' >"$R/sub/notes.txt"
+SIZE=$(wc -c <"$GGUF" | tr -d ' ')
+
+# start_server NAME [options]: serves $T/root, logs to $T/NAME.log, sets PORT
+start_server() {
+    stop_server
+    name=$1
+    shift
+    rm -f "$T/port"
+    "$OWL_HUB_SERVER" --root "$T/root" --port-file "$T/port" --log "$T/$name.log" --lifetime 60 "$@" &
+    SERVER_PID=$!
+    i=0
+    while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    PORT=$(cat "$T/port" 2>/dev/null)
+    [ -n "$PORT" ] || { echo "FAIL: hub_server did not start" >&2; exit 1; }
+    # the server logs a request after its last byte went out: let it
+    settle() { sleep 0.3; }
+}
+
+# pull CACHE [args]: owl pull against the server; stdout, stderr, rc in $T
+pull() {
+    cache=$1
+    shift
+    OWL_CACHE=$cache HF_ENDPOINT=http://127.0.0.1:$PORT "$OWL_BIN" pull "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+}
+lines() { wc -l <"$1" | tr -d ' '; }
+# sum of sent= over the log's lines matching a pattern
+sent() { grep "$2" "$1" | sed -n 's/.* sent=\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}'; }
+
+# ---- a plain pull --------------------------------------------------------
+start_server plain
+C=$T/cache1
+pull "$C" org/tiny --revision main
+[ "$rc" -eq 0 ] && ok || bad "owl pull: exit $rc: $(cat "$T/err")"
+SHA=$(cat "$C/hub/org/tiny/refs/main" 2>/dev/null)
+echo "$SHA" | grep -qE '^[0-9a-f]{40}$' && ok || bad "refs/main holds '$SHA', not a commit sha"
+S=$C/hub/org/tiny/$SHA
+for f in tiny.gguf README.md sub/notes.txt; do
+    cmp -s "$R/$f" "$S/$f" && ok || bad "$f did not arrive byte-identical in $S"
+done
+[ -z "$(find "$C" -name '*.part')" ] && ok || bad "a .part file was left behind"
+[ "$(cat "$T/out")" = "$S/tiny.gguf" ] && ok || bad "owl pull printed '$(cat "$T/out")', expected $S/tiny.gguf"
+settle
+# the LFS file went through the redirect, once, whole
+grep -q "resolve/$SHA/tiny.gguf status=302" "$T/plain.log" && ok || bad "tiny.gguf was not fetched through resolve/<sha> and a 302"
+[ "$(sent "$T/plain.log" /cdn/)" = "$SIZE" ] && ok || bad "the CDN sent $(sent "$T/plain.log" /cdn/) bytes, the file has $SIZE"
+# the sha256 the server lists (src/base/sha256.c) is sha256sum's, so owl's
+# check is held to an independent hash
+if command -v sha256sum >/dev/null; then
+    want=$(sha256sum "$GGUF" | cut -c1-64)
+    got=$("$OWL_HUB_SERVER" --sha256 "$GGUF")
+    [ "$got" = "$want" ] && ok || bad "hub_server lists sha256 $got, sha256sum says $want"
+fi
+
+# a second pull finds everything cached and fetches nothing
+: >"$T/plain.log"
+pull "$C" org/tiny
+[ "$rc" -eq 0 ] && ok || bad "second owl pull: exit $rc: $(cat "$T/err")"
+settle
+[ "$(grep -c resolve "$T/plain.log")" -eq 0 ] && ok || bad "the second pull downloaded again: $(cat "$T/plain.log")"
+grep -q "already cached" "$T/err" && ok || bad "the second pull did not say the files were cached: $(cat "$T/err")"
+
+# ---- the cached copy, offline (the endpoint is a closed port) ------------
+stop_server
+for m in org/tiny org/tiny@main "org/tiny@$SHA"; do
+    OWL_CACHE=$C HF_ENDPOINT=http://127.0.0.1:1 "$OWL_BIN" info "$m" >"$T/info" 2>"$T/err"
+    rc=$?
+    [ "$rc" -eq 0 ] && ok || bad "owl info $m: exit $rc: $(cat "$T/err")"
+    grep -q "^file: *$S/tiny.gguf\$" "$T/info" && ok || bad "owl info $m did not open $S/tiny.gguf: $(head -1 "$T/info")"
+    grep -q '^arch: *llama$' "$T/info" && ok || bad "owl info $m: arch is not llama"
+done
+OWL_CACHE=$C "$OWL_BIN" run -m org/tiny -p "Hello" -n 4 --temp 0 >"$T/run" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 0 ] && ok || bad "owl run -m org/tiny: exit $rc: $(cat "$T/err")"
+OWL_CACHE=$C "$OWL_BIN" info org/absent >/dev/null 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && grep -q "owl pull org/absent" "$T/err" && ok ||
+    bad "owl info org/absent (not cached): exit $rc, expected 1 and one line naming owl pull: $(cat "$T/err")"
+OWL_CACHE=$C "$OWL_BIN" info org/tiny@v2 >/dev/null 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && ok || bad "owl info org/tiny@v2 (revision not cached): exit $rc: $(cat "$T/err")"
+
+# ---- a dropped connection is continued in the same run -------------------
+DROP=3000000
+start_server drop --drop-after $DROP
+C=$T/cache2
+pull "$C" org/tiny
+[ "$rc" -eq 0 ] && ok || bad "owl pull through a dropped connection: exit $rc: $(cat "$T/err")"
+cmp -s "$GGUF" "$C/hub/org/tiny/$SHA/tiny.gguf" && ok || bad "tiny.gguf differs after a dropped connection"
+settle
+grep -q "/cdn/org/tiny/tiny.gguf status=200 from=0 sent=$DROP " "$T/drop.log" && ok ||
+    bad "the server did not drop after $DROP bytes: $(grep cdn "$T/drop.log")"
+grep -q "/cdn/org/tiny/tiny.gguf status=206 from=$DROP sent=$((SIZE - DROP)) " "$T/drop.log" && ok ||
+    bad "the retry did not continue from byte $DROP: $(grep cdn "$T/drop.log")"
+[ "$(sent "$T/drop.log" /cdn/)" = "$SIZE" ] && ok || bad "the CDN sent $(sent "$T/drop.log" /cdn/) bytes in all, the file has $SIZE"
+
+# ---- a pull that gave up leaves a .part that the next pull continues -----
+start_server giveup --drop-after $DROP
+C=$T/cache3
+pull "$C" org/tiny --retries 0
+[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && ok || bad "owl pull --retries 0 through a drop: exit $rc, expected 1 and one line: $(cat "$T/err")"
+PART=$C/hub/org/tiny/$SHA/tiny.gguf.part
+[ "$(wc -c <"$PART" 2>/dev/null | tr -d ' ')" = "$DROP" ] && ok || bad "the .part does not hold the $DROP bytes received"
+pull "$C" org/tiny
+[ "$rc" -eq 0 ] && ok || bad "owl pull after an interrupted one: exit $rc: $(cat "$T/err")"
+cmp -s "$GGUF" "$C/hub/org/tiny/$SHA/tiny.gguf" && ok || bad "tiny.gguf differs after resuming"
+[ ! -e "$PART" ] && ok || bad "the .part is still there after the resumed pull"
+settle
+grep -q "/cdn/org/tiny/tiny.gguf status=206 from=$DROP sent=$((SIZE - DROP)) " "$T/giveup.log" && ok ||
+    bad "the second pull did not continue from byte $DROP: $(grep cdn "$T/giveup.log")"
+[ "$(sent "$T/giveup.log" /cdn/)" = "$SIZE" ] && ok || bad "the CDN sent $(sent "$T/giveup.log" /cdn/) bytes over both pulls, the file has $SIZE"
+
+# ---- corrupted bytes: the sha256 catches them, nothing is kept ------------
+start_server corrupt --corrupt
+C=$T/cache4
+pull "$C" org/tiny
+[ "$rc" -eq 1 ] && ok || bad "owl pull of a corrupted file: exit $rc, expected 1"
+[ "$(lines "$T/err")" -eq 1 ] && grep -q "tiny.gguf: checksum mismatch" "$T/err" && ok ||
+    bad "a corrupted download was not reported as one checksum line: $(cat "$T/err")"
+D=$C/hub/org/tiny/$SHA
+[ ! -e "$D/tiny.gguf" ] && [ ! -e "$D/tiny.gguf.part" ] && ok || bad "the corrupted file was kept: $(ls "$D")"
+[ ! -e "$C/hub/org/tiny/refs/main" ] && ok || bad "refs/main was written after a failed pull"
+
+# ---- a token: 401 without it, 401 with a wrong one, success with it ------
+start_server token --token hf_secret
+C=$T/cache5
+pull "$C" org/tiny
+[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && grep -q "HF_TOKEN" "$T/err" && grep -q "401" "$T/err" && ok ||
+    bad "owl pull without the token: exit $rc, expected 1 and one line naming HF_TOKEN and 401: $(cat "$T/err")"
+export HF_TOKEN=hf_wrong
+pull "$C" org/tiny
+[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && grep -q "HF_TOKEN" "$T/err" && ok ||
+    bad "owl pull with a wrong token: exit $rc, expected 1 and one line naming HF_TOKEN: $(cat "$T/err")"
+HF_TOKEN=hf_secret
+pull "$C" org/tiny
+unset HF_TOKEN
+[ "$rc" -eq 0 ] && ok || bad "owl pull with HF_TOKEN: exit $rc: $(cat "$T/err")"
+cmp -s "$GGUF" "$C/hub/org/tiny/$SHA/tiny.gguf" && ok || bad "tiny.gguf differs when fetched with a token"
+settle
+grep -q "api/models/org/tiny/revision/main status=200 .* auth=1" "$T/token.log" && ok ||
+    bad "the token did not reach the API: $(cat "$T/token.log")"
+
+# ---- 404s, an unreachable hub, a bad name: one line, exit 1 --------------
+start_server missing
+C=$T/cache6
+pull "$C" org/nope
+[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && grep -q "no such repository" "$T/err" && ok ||
+    bad "owl pull org/nope: exit $rc, expected 1 and one 'no such repository' line: $(cat "$T/err")"
+pull "$C" org/tiny --revision v9
+[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && grep -q "no revision 'v9'" "$T/err" && ok ||
+    bad "owl pull --revision v9: exit $rc, expected 1 and one 'no revision' line: $(cat "$T/err")"
+pull "$C" org/tiny --include '*.safetensors'
+[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && ok || bad "owl pull --include with no match: exit $rc: $(cat "$T/err")"
+pull "$C" org/tiny --include '*.md'
+[ "$rc" -eq 0 ] && [ -f "$C/hub/org/tiny/$SHA/README.md" ] && [ ! -e "$C/hub/org/tiny/$SHA/tiny.gguf" ] && ok ||
+    bad "owl pull --include '*.md' did not fetch README.md alone: exit $rc: $(cat "$T/err")"
+stop_server
+pull "$C" org/tiny
+[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && grep -q "cannot download from" "$T/err" && ok ||
+    bad "owl pull with the hub down: exit $rc, expected 1 and one line: $(cat "$T/err")"
+pull "$C" not-a-repo
+[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && ok || bad "owl pull not-a-repo: exit $rc: $(cat "$T/err")"
+pull "$C" ../etc
+[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && ok || bad "owl pull ../etc: exit $rc: $(cat "$T/err")"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
