@@ -1,0 +1,104 @@
+/* test_templates.c — real chat templates rendered by owl's Jinja
+ * interpreter against Python Jinja2 as transformers' apply_chat_template
+ * runs it (fixtures from scripts/reference/make_template_fixtures.py).
+ *
+ * Every case of every file in tests/fixtures/templates must render byte for
+ * byte the text Jinja2 gave, or fail where Jinja2 failed (a template that
+ * raise_exception()s fails with its message). Each template must have at
+ * least 10 conversations that render. strftime_now sees the fixtures'
+ * fixed date. Also prints the mean time of one render. */
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "tokenizer/jinja.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int main(void) {
+    const char *fixtures = check_env("OWL_FIXTURES");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/templates", fixtures);
+    DIR *d = opendir(dir);
+    CHECK(d != NULL, "cannot open %s", dir);
+    if (!d) return check_done();
+    char *names[256];
+    size_t n_files = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n_files < 256) {
+        size_t l = strlen(e->d_name);
+        if (l > 5 && strcmp(e->d_name + l - 5, ".json") == 0) names[n_files++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n_files, sizeof names[0], by_name);
+    CHECK(n_files >= 21, "only %zu template fixtures", n_files);
+
+    struct tm fixed = {.tm_year = 2024 - 1900, .tm_mon = 6, .tm_mday = 26, .tm_hour = 9, .tm_min = 30,
+                       .tm_wday = 5, .tm_yday = 207};
+    jinja_opts opts = {.now = &fixed};
+    size_t total = 0, total_ok = 0, renders = 0;
+    double seconds = 0;
+    for (size_t f = 0; f < n_files; f++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, names[f]);
+        json_error_t jerr;
+        json_t *root = json_load_file(path, 0, &jerr);
+        CHECK(root != NULL, "%s: %s", path, jerr.text);
+        if (!root) continue;
+        const char *tmpl = json_string_value(json_object_get(root, "template"));
+        json_t *cases = json_object_get(root, "cases");
+        size_t ok = 0, n_text = 0, ok_text = 0;
+        for (size_t i = 0; i < json_array_size(cases); i++) {
+            json_t *cs = json_array_get(cases, i);
+            const char *want = json_string_value(json_object_get(cs, "text"));
+            const char *want_err = json_string_value(json_object_get(cs, "error"));
+            char *got = NULL;
+            double t0 = now_s();
+            owl_status st = jinja_render_opts(tmpl, json_object_get(cs, "context"), &opts, &got);
+            seconds += now_s() - t0;
+            renders++;
+            bool same;
+            if (want) {
+                n_text++;
+                same = st == OWL_OK && strcmp(got, want) == 0;
+                ok_text += same;
+                if (!same && st == OWL_OK) {
+                    size_t k = 0;
+                    while (got[k] && got[k] == want[k]) k++;
+                    fprintf(stderr, "%s case %zu differs at byte %zu:\n  got  \"%.120s\"\n  want \"%.120s\"\n",
+                            names[f], i, k, got + (k > 40 ? k - 40 : 0), want + (k > 40 ? k - 40 : 0));
+                }
+            } else {
+                /* Jinja2 failed: owl fails too; a raised exception keeps its message */
+                const char *raised = strstr(want_err ? want_err : "", "TemplateError: ");
+                same = st != OWL_OK && got == NULL &&
+                       (!raised || strstr(owl_last_error(), raised + strlen("TemplateError: ")) != NULL);
+            }
+            CHECK(same, "%s case %zu: status %d (%s), want %s", names[f], i, st, st ? owl_last_error() : "ok",
+                  want ? "the text" : want_err);
+            ok += same;
+            free(got);
+        }
+        size_t n = json_array_size(cases);
+        printf("%-52s %zu/%zu match (%zu/%zu renderings, %zu refusals)\n", names[f], ok, n, ok_text, n_text,
+               n - n_text);
+        CHECK(ok_text >= 10, "%s: only %zu renderings match", names[f], ok_text);
+        total += n;
+        total_ok += ok;
+        json_decref(root);
+        free(names[f]);
+    }
+    printf("template: %zu/%zu match\n", total_ok, total);
+    printf("mean render time: %.1f us over %zu renders\n", renders ? seconds / (double)renders * 1e6 : 0.0, renders);
+    return check_done();
+}
