@@ -36,6 +36,10 @@
 #include "owl.h"
 #include "runtime/sampler.h"
 
+/* top-k up to this size selects with a heap in one pass over the logits;
+ * larger k builds every candidate and uses quickselect */
+enum { TOP_K_HEAP_MAX = 1024 };
+
 typedef struct cand {
     float logit;
     float p;
@@ -182,6 +186,15 @@ void sampler_penalize(const owl_sampler *s, const float *logits, float *out) {
         out[i] = pen && s->counts[i] ? penalize(&s->params, logits[i], s->counts[i]) : logits[i];
 }
 
+/* The logit of token i after the penalties, with NaN as -inf and +inf as
+ * the largest float. */
+static inline float clean_logit(const owl_sampler *s, const float *logits, size_t i, bool pen) {
+    float l = logits[i];
+    if (pen && s->counts[i]) l = penalize(&s->params, l, s->counts[i]);
+    if (isnan(l)) return -INFINITY;
+    return l > FLT_MAX ? FLT_MAX : l;
+}
+
 /* descending logit, ties by ascending id: a total order, so the result
  * never depends on how the sort algorithm treats equal keys */
 static inline bool cand_before(const cand *a, const cand *b) {
@@ -274,27 +287,46 @@ owl_token owl_sampler_sample(owl_sampler *s, const float *logits) {
 
     /* penalties; NaN and infinities are made harmless: a NaN is never
      * picked, +inf becomes the largest float so the sums stay finite */
-    size_t best = 0;
-    for (size_t i = 0; i < n; i++) {
-        float l = logits[i];
-        if (pen && s->counts[i]) l = penalize(p, l, s->counts[i]);
-        if (isnan(l)) l = -INFINITY;
-        if (l > FLT_MAX) l = FLT_MAX;
-        c[i] = (cand){.logit = l, .p = 0, .id = (owl_token)i};
-        if (l > c[best].logit) best = i;
-    }
-    /* nothing has any probability (every logit -inf): the first will do */
-    if (c[best].logit == -INFINITY) return c[best].id;
-    /* the filters never drop the best candidate: its logit stays the maximum */
-    const float max_logit = c[best].logit;
-
     bool sorted = false;
-    if (p->top_k > 0 && (size_t)p->top_k < n) {
-        select_top(c, n, (size_t)p->top_k);
-        n = (size_t)p->top_k;
+    float max_logit;
+    if (p->top_k > 0 && (size_t)p->top_k < n && p->top_k <= TOP_K_HEAP_MAX) {
+        /* small k: one pass keeping the k best in a heap whose root is the
+         * one that comes last; most tokens lose to the root and cost one
+         * comparison */
+        size_t k = (size_t)p->top_k, h = 0;
+        for (size_t i = 0; i < n; i++) {
+            cand x = {.logit = clean_logit(s, logits, i, pen), .p = 0, .id = (owl_token)i};
+            if (h < k) {
+                c[h++] = x;
+                if (h == k)
+                    for (size_t j = k / 2; j-- > 0;) sift_down(c, j, k);
+            } else if (cand_before(&x, &c[0])) {
+                c[0] = x;
+                sift_down(c, 0, k);
+            }
+        }
+        n = k;
         sort_cands(c, n);
         sorted = true;
+        max_logit = c[0].logit;
+    } else {
+        size_t best = 0;
+        for (size_t i = 0; i < n; i++) {
+            c[i] = (cand){.logit = clean_logit(s, logits, i, pen), .p = 0, .id = (owl_token)i};
+            if (c[i].logit > c[best].logit) best = i;
+        }
+        max_logit = c[best].logit;
+        if (p->top_k > 0 && (size_t)p->top_k < n) {
+            select_top(c, n, (size_t)p->top_k);
+            n = (size_t)p->top_k;
+            sort_cands(c, n);
+            sorted = true;
+        }
     }
+    /* nothing has any probability (every logit -inf): the first will do */
+    if (max_logit == -INFINITY) return sorted ? c[0].id : 0;
+    /* from here on the filters never drop the best candidate: max_logit
+     * stays the largest logit */
 
     if (p->top_p < 1.0f) {
         /* probabilities of the candidates left; then the smallest sorted
