@@ -16,7 +16,8 @@
  *   GET /cdn/ORG/NAME/PATH      the bytes; "Range: bytes=K-" gives a 206
  *
  * REV is "main" or the repository's commit sha (the first 40 hex digits of
- * the sha256 of "ORG/NAME"); anything else is 404 RevisionNotFound, an
+ * the sha256 of "ORG/NAME"; /resolve/ takes any 40 hex digits, for
+ * --api-json lists); anything else is 404 RevisionNotFound, an
  * unknown repository 404 RepoNotFound, an unknown file 404 EntryNotFound
  * (in the X-Error-Code header, like the hub).
  *
@@ -27,6 +28,9 @@
  *   --drop-after N   the first file response longer than N bytes sends N
  *                    bytes of the body and closes the connection
  *   --corrupt        LFS files are served with one byte changed
+ *   --api-json FILE  the API answers FILE's bytes instead (malformed lists)
+ *   --cdn-host HOST  redirects go to http://HOST:PORT/cdn/... (another host
+ *                    name for the same server, as the hub's CDN is)
  *
  * `hub_server --sha256 FILE` prints the sha256 it would list for FILE.
  *
@@ -54,7 +58,8 @@
 
 #include "base/sha256.h"
 
-static const char *root, *token, *log_path;
+static const char *root, *token, *log_path, *api_json, *cdn_host;
+static int port;
 static long drop_after = -1;
 static bool corrupt, dropped;
 static FILE *logf;
@@ -322,9 +327,26 @@ static void handle(int fd) {
         log_req(target, 404, 0, 0, has_auth);
         return;
     }
-    if (strcmp(rev, "main") && strcmp(rev, sha)) {
+    bool any_commit = resolve && strlen(rev) == 40 && strspn(rev, "0123456789abcdef") == 40;
+    if (strcmp(rev, "main") && strcmp(rev, sha) && !any_commit) {
         respond(fd, 404, "Not Found", "X-Error-Code: RevisionNotFound\r\n", "{\"error\": \"Invalid rev id\"}");
         log_req(target, 404, 0, 0, has_auth);
+        return;
+    }
+    if (api && api_json) {
+        FILE *f = fopen(api_json, "rb");
+        str s = {0};
+        char buf[4096];
+        size_t r;
+        str_add(&s, "");
+        while (f && (r = fread(buf, 1, sizeof buf - 1, f)) > 0) {
+            buf[r] = 0;
+            str_add(&s, buf);
+        }
+        if (f) fclose(f);
+        respond(fd, 200, "OK", NULL, s.p);
+        log_req(target, 200, 0, (long)s.n, has_auth);
+        free(s.p);
         return;
     }
     if (api) {
@@ -344,8 +366,11 @@ static void handle(int fd) {
     snprintf(fs_path, sizeof fs_path, "%s/%s", dir, rest);
     if (is_lfs(rest) && stat(fs_path, &sb) == 0) {
         char extra[8192];
-        snprintf(extra, sizeof extra, "Location: /cdn/%s/%s?sig=test\r\nX-Repo-Commit: %s\r\nX-Linked-Size: %ld\r\n",
-                 repo, rest, sha, (long)sb.st_size);
+        char host[300] = "";
+        if (cdn_host) snprintf(host, sizeof host, "http://%.255s:%d", cdn_host, port);
+        snprintf(extra, sizeof extra,
+                 "Location: %s/cdn/%s/%s?sig=test\r\nX-Repo-Commit: %s\r\nX-Linked-Size: %ld\r\n", host, repo,
+                 rest, sha, (long)sb.st_size);
         respond(fd, 302, "Found", extra, NULL);
         log_req(target, 302, 0, 0, has_auth);
         return;
@@ -381,6 +406,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--token")) token = v;
         else if (!strcmp(a, "--drop-after")) drop_after = atol(v);
         else if (!strcmp(a, "--lifetime")) lifetime = atof(v);
+        else if (!strcmp(a, "--api-json")) api_json = v;
+        else if (!strcmp(a, "--cdn-host")) cdn_host = v;
         else {
             fprintf(stderr, "hub_server: unknown option %s\n", a);
             return 2;
@@ -388,7 +415,7 @@ int main(int argc, char **argv) {
     }
     if (!root || !port_file) {
         fprintf(stderr, "usage: hub_server --root DIR --port-file FILE [--log FILE] [--token T] "
-                        "[--drop-after N] [--corrupt] [--lifetime SECONDS]\n");
+                        "[--drop-after N] [--corrupt] [--api-json FILE] [--cdn-host HOST] [--lifetime SECONDS]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -410,6 +437,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "hub_server: cannot listen on 127.0.0.1: %s\n", strerror(errno));
         return 2;
     }
+    port = ntohs(addr.sin_port);
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
     FILE *pf = fopen(tmp, "w");

@@ -12,8 +12,9 @@ int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 
-/* The file or folder to load for -m ARG: ARG itself when it exists or is
- * not a hub name, else the cached copy of ORG/NAME[@REV] (tools/pull.c).
+/* The file or folder to load for -m ARG: ARG itself when it exists, ends
+ * in .gguf or is not a hub name, else the cached copy of ORG/NAME[@REV]
+ * (tools/pull.c).
  * NULL after printing "owl CMD: ..." when the repository is not cached. */
 const char *cli_model_path(const char *cmd, const char *arg, char *buf, size_t cap);
 

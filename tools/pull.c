@@ -130,7 +130,10 @@ int cmd_pull(int argc, char **argv) {
 
 const char *cli_model_path(const char *cmd, const char *arg, char *buf, size_t cap) {
     struct stat sb;
-    if (!arg || stat(arg, &sb) == 0 || !hub_is_repo_name(arg)) return arg;
+    size_t n = arg ? strlen(arg) : 0;
+    /* a missing file.gguf is a path the loader should report, not a repository */
+    if (!arg || stat(arg, &sb) == 0 || !hub_is_repo_name(arg) || (n > 5 && !strcmp(arg + n - 5, ".gguf")))
+        return arg;
     if (hub_resolve_cached(arg, buf, cap) != OWL_OK) {
         cli_fail(cmd, "%s", owl_last_error());
         return NULL;

@@ -384,9 +384,16 @@ static owl_status parse_info(const membuf *b, const char *repo, const char *incl
         json_t *s = json_array_get(sib, i);
         json_t *name = json_object_get(s, "rfilename");
         if (!json_is_string(name) || !valid_repo_path(json_string_value(name))) {
-            st = owl_err(OWL_ERR_FORMAT, "%s: file %zu of the hub's list has a missing or unsafe path%s%.200s",
-                         repo, i, json_is_string(name) ? ": " : "",
-                         json_is_string(name) ? json_string_value(name) : "");
+            char shown[128] = ""; /* the path with control bytes as '?': the message stays one line */
+            if (json_is_string(name)) {
+                const char *v = json_string_value(name);
+                size_t k = 0;
+                for (; v[k] && k + 1 < sizeof shown; k++)
+                    shown[k] = (unsigned char)v[k] < 0x20 || v[k] == 0x7f ? '?' : v[k];
+                shown[k] = 0;
+            }
+            st = owl_err(OWL_ERR_FORMAT, "%s: file %zu of the hub's list has a missing or unsafe path%s%s", repo, i,
+                         json_is_string(name) ? ": " : "", shown);
             goto out;
         }
         const char *fname = json_string_value(name);
@@ -540,6 +547,14 @@ static owl_status fetch_file(http *h, const hub_pull_params *p, const char *sha,
     d->fd = open(part, O_RDWR | O_CREAT, 0644);
     if (d->fd < 0) return owl_err(OWL_ERR_IO, "cannot create %s: %s", part, strerror(errno));
     d->part_path = part;
+    /* one writer per .part: a second owl pull of the same files stops here */
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    if (fcntl(d->fd, F_SETLK, &lk) != 0) {
+        st = errno == EACCES || errno == EAGAIN
+                 ? owl_err(OWL_ERR_IO, "%s: %s: another owl pull is fetching this file right now", p->repo, f->name)
+                 : owl_err(OWL_ERR_IO, "cannot lock %s: %s", part, strerror(errno));
+        goto out;
+    }
     struct stat sb;
     if (fstat(d->fd, &sb) != 0) {
         st = owl_err(OWL_ERR_IO, "cannot stat %s: %s", part, strerror(errno));

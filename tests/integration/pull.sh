@@ -8,7 +8,7 @@
 # request (server byte counts add up to the file size exactly), a pull
 # that gave up leaves a .part the next pull continues, corrupted bytes are
 # caught by the sha256 and removed, 401 without HF_TOKEN and success with
-# it, 404 and an unreachable endpoint give one line and exit 1, and
+# it (the token not following the redirect to another host), 404 and an unreachable endpoint give one line and exit 1, and
 # `owl info` / `owl run -m org/tiny` find the cached copy offline.
 set -u
 unset HF_TOKEN HF_ENDPOINT
@@ -156,7 +156,7 @@ D=$C/hub/org/tiny/$SHA
 [ ! -e "$C/hub/org/tiny/refs/main" ] && ok || bad "refs/main was written after a failed pull"
 
 # ---- a token: 401 without it, 401 with a wrong one, success with it ------
-start_server token --token hf_secret
+start_server token --token hf_secret --cdn-host localhost
 C=$T/cache5
 pull "$C" org/tiny
 [ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && grep -q "HF_TOKEN" "$T/err" && grep -q "401" "$T/err" && ok ||
@@ -173,6 +173,11 @@ cmp -s "$GGUF" "$C/hub/org/tiny/$SHA/tiny.gguf" && ok || bad "tiny.gguf differs 
 settle
 grep -q "api/models/org/tiny/revision/main status=200 .* auth=1" "$T/token.log" && ok ||
     bad "the token did not reach the API: $(cat "$T/token.log")"
+grep -q "resolve/$SHA/tiny.gguf status=302 .* auth=1" "$T/token.log" && ok ||
+    bad "the token did not reach /resolve/: $(cat "$T/token.log")"
+# the redirect leads to another host name (as the hub's CDN is): no token there
+grep -q "/cdn/org/tiny/tiny.gguf status=200 .* auth=0" "$T/token.log" && ok ||
+    bad "the token went along the redirect to the CDN host: $(grep cdn "$T/token.log")"
 
 # ---- 404s, an unreachable hub, a bad name: one line, exit 1 --------------
 start_server missing
