@@ -86,7 +86,7 @@ static void on_progress(const hub_progress *p, void *user) {
         snprintf(total, sizeof total, "?");
     double el = t - b->t0;
     fprintf(stderr, "\r\033[K[%s] %3d%% %s / %s  %.1f MiB/s  [%d/%d] %.40s", cells, (int)(frac * 100), done, total,
-            el > 0 ? (double)p->total_done / 1048576.0 / el : 0.0, p->index, p->n_files, p->file);
+            el > 0 ? (double)p->fetched / 1048576.0 / el : 0.0, p->index, p->n_files, p->file);
     if (p->file_finished && p->index == p->n_files) fputc('\n', stderr);
     fflush(stderr);
 }

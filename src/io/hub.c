@@ -482,6 +482,7 @@ static size_t on_file(char *p, size_t size, size_t n, void *user) {
     if (d->cb) {
         d->prog.file_done = d->written;
         d->prog.total_done = d->total_before + d->written;
+        d->prog.fetched = d->received;
         d->cb(&d->prog, d->user);
     }
     return len;
@@ -811,6 +812,7 @@ owl_status hub_pull(const hub_pull_params *p, hub_pull_result *out) {
             pr.file_done = have;
             pr.total_done = done;
             pr.skipped = pr.file_finished = true;
+            pr.fetched = d.received;
             if (p->progress) p->progress(&pr, p->user);
             continue;
         }
@@ -825,6 +827,7 @@ owl_status hub_pull(const hub_pull_params *p, hub_pull_result *out) {
         pr.file_done = d.written;
         pr.total_done = done;
         pr.file_finished = true;
+        pr.fetched = d.received;
         if (p->progress) p->progress(&pr, p->user);
     }
     out->bytes_fetched = d.received;

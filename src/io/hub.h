@@ -38,6 +38,7 @@ typedef struct hub_progress {
     uint64_t file_size;
     uint64_t total_done;  /* bytes of all files on disk */
     uint64_t total_size;
+    uint64_t fetched;     /* bytes received from the network in this pull */
     bool skipped;         /* the file was already complete in the cache */
     bool file_finished;   /* the file is complete and checked */
 } hub_progress;
