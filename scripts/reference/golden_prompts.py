@@ -64,6 +64,21 @@ def tokenize_llamacpp(gguf_path, texts):
     return ids
 
 
+def check_with_transformers(gguf_path, texts, ids):
+    """transformers' tokenizer built from the same GGUF gives the same ids."""
+    import os
+
+    from transformers import AutoTokenizer
+
+    d, f = os.path.split(gguf_path)
+    tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
+    for t, i in zip(texts, ids):
+        j = tok(t, add_special_tokens=True).input_ids
+        if list(j) != list(i):
+            raise SystemExit(f"{gguf_path}: llama.cpp and transformers tokenize {t[:40]!r} "
+                             f"differently: {i[:10]} vs {j[:10]}")
+
+
 def top2(row):
     """(argmax, top-1 value, top-1 minus top-2) of a logits row (float64)."""
     row = np.asarray(row, dtype=np.float64)

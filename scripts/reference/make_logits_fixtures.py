@@ -186,6 +186,7 @@ def make(key, out_dir):
     print(f"{key}: {m['path']}")
     prompts = gp.prompts_for(m["path"], m["chat"])
     prompt_ids = gp.tokenize_llamacpp(m["path"], [t for _, t in prompts])
+    gp.check_with_transformers(m["path"], [t for _, t in prompts], prompt_ids)
     import copy
 
     model32 = load(m["path"])
