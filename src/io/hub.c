@@ -443,6 +443,8 @@ typedef struct download {
     uint64_t received;    /* bytes from the network, all attempts */
     bool started;         /* the first body byte of this transfer was seen */
     bool hashing;
+    uint64_t limit;       /* the listed size: a server sending more is cut off */
+    bool too_long;
     sha256_ctx sha;
     int write_errno;
     hub_progress prog;
@@ -466,6 +468,10 @@ static size_t on_file(char *p, size_t size, size_t n, void *user) {
             d->offset = d->written = 0;
             sha256_init(&d->sha);
         }
+    }
+    if (d->limit != HUB_SIZE_UNKNOWN && len > d->limit - d->written) {
+        d->too_long = true;
+        return 0;
     }
     for (size_t k = 0; k < len;) {
         ssize_t w = write(d->fd, p + k, len - k);
@@ -570,6 +576,8 @@ static owl_status fetch_file(http *h, const hub_pull_params *p, const char *sha,
         d->written = 0;
     }
     d->hashing = f->lfs;
+    d->limit = f->size;
+    d->too_long = false;
     sha256_init(&d->sha);
     if (d->hashing && d->written && (st = hash_prefix(d->fd, d->written, &d->sha, part)) != OWL_OK) goto out;
 
@@ -597,6 +605,12 @@ static owl_status fetch_file(http *h, const hub_pull_params *p, const char *sha,
                      ? owl_err(OWL_ERR_IO, "%s: %s: the disk is full (%s); free some space and run owl pull again",
                                p->repo, f->name, part)
                      : owl_err(OWL_ERR_IO, "%s: cannot write %s: %s", p->repo, part, strerror(d->write_errno));
+            goto out;
+        }
+        if (d->too_long) {
+            unlink(part);
+            st = owl_err(OWL_ERR_FORMAT, "%s: %s: the server sent more than the %llu bytes the hub lists; the "
+                         "download was removed", p->repo, f->name, (unsigned long long)f->size);
             goto out;
         }
         if (rc == CURLE_OK) {
@@ -774,7 +788,10 @@ owl_status hub_pull(const hub_pull_params *p, hub_pull_result *out) {
             sizes_known = false;
             continue;
         }
-        total += f->size;
+        if (!u64_add(total, f->size, &total)) {
+            st = owl_err(OWL_ERR_FORMAT, "%s: the sizes the hub lists add up past 2^64 bytes", p->repo);
+            goto out;
+        }
         if (!path_fmt(path, sizeof path, "%s/%s", out->dir, f->name)) {
             st = OWL_ERR_ARG;
             goto out;
@@ -783,7 +800,7 @@ owl_status hub_pull(const hub_pull_params *p, hub_pull_result *out) {
         char part[HUB_PATH + 8];
         snprintf(part, sizeof part, "%s.part", path);
         if (!file_size_of(part, &have) || have > f->size) have = 0;
-        need += f->size - have;
+        need += f->size - have; /* <= total: no overflow */
     }
     struct statvfs vfs;
     if (statvfs(out->dir, &vfs) == 0) {

@@ -68,7 +68,10 @@ case_ lfs_no_sha '{"sha": "'$SHA'", "siblings": [{"rfilename": "model.safetensor
 case_ lfs_bad_sha '{"sha": "'$SHA'", "siblings": [{"rfilename": "model.safetensors", "size": 20, "lfs": {"size": 20, "sha256": "xyz"}}]}' "LFS entry"
 case_ lfs_size_differs '{"sha": "'$SHA'", "siblings": [{"rfilename": "model.safetensors", "size": 20, "lfs": {"size": 21, "sha256": "'$H64'"}}]}' "LFS entry"
 # well-formed lists the bytes do not match: the file is removed
-case_ size_wrong '{"sha": "'$SHA'", "siblings": [{"rfilename": "README.md", "size": 5}]}' "received 7 bytes, the hub lists 5"
+case_ size_wrong '{"sha": "'$SHA'", "siblings": [{"rfilename": "README.md", "size": 5}]}' "sent more than the 5 bytes the hub lists"
+BIG=9223372036854775807
+case_ size_sum '{"sha": "'$SHA'", "siblings": [{"rfilename": "a", "size": '$BIG'}, {"rfilename": "b", "size": '$BIG'}, {"rfilename": "c", "size": '$BIG'}]}' "add up past"
+case_ size_huge '{"sha": "'$SHA'", "siblings": [{"rfilename": "README.md", "size": '$BIG'}]}' "not enough disk space"
 case_ size_short '{"sha": "'$SHA'", "siblings": [{"rfilename": "README.md", "size": 9}]}' "received 7 bytes, the hub lists 9"
 case_ sha_wrong '{"sha": "'$SHA'", "siblings": [{"rfilename": "model.safetensors", "size": 20, "lfs": {"size": 20, "sha256": "'$H64'"}}]}' "checksum mismatch"
 D=$T/cache.sha_wrong/hub/org/tiny/$SHA

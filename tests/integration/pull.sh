@@ -8,7 +8,8 @@
 # request (server byte counts add up to the file size exactly), a pull
 # that gave up leaves a .part the next pull continues, corrupted bytes are
 # caught by the sha256 and removed, 401 without HF_TOKEN and success with
-# it (the token not following the redirect to another host), 404 and an unreachable endpoint give one line and exit 1, and
+# it (the token not following the redirect to another host), --include;
+# 404, a full disk and an unreachable endpoint give one line and exit 1;
 # `owl info` / `owl run -m org/tiny` find the cached copy offline.
 set -u
 unset HF_TOKEN HF_ENDPOINT
@@ -193,6 +194,15 @@ pull "$C" org/tiny --include '*.safetensors'
 pull "$C" org/tiny --include '*.md'
 [ "$rc" -eq 0 ] && [ -f "$C/hub/org/tiny/$SHA/README.md" ] && [ ! -e "$C/hub/org/tiny/$SHA/tiny.gguf" ] && ok ||
     bad "owl pull --include '*.md' did not fetch README.md alone: exit $rc: $(cat "$T/err")"
+# a disk that fills up: the .part is /dev/full, where every write fails with ENOSPC
+if [ -w /dev/full ]; then
+    C=$T/cache7
+    mkdir -p "$C/hub/org/tiny/$SHA"
+    ln -s /dev/full "$C/hub/org/tiny/$SHA/tiny.gguf.part"
+    pull "$C" org/tiny
+    [ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && grep -q "tiny.gguf: the disk is full" "$T/err" && ok ||
+        bad "owl pull onto a full disk: exit $rc, expected 1 and one 'disk is full' line: $(cat "$T/err")"
+fi
 stop_server
 pull "$C" org/tiny
 [ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && grep -q "cannot download from" "$T/err" && ok ||
