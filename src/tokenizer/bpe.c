@@ -151,52 +151,10 @@ static owl_status bpe_word(const tokenizer *t, bpe_work *w, const unsigned char 
     return OWL_OK;
 }
 
-/* A copy of text with every byte that does not start a well-formed
- * character replaced by U+FFFD; NULL with *same set when text is valid. */
-static char *sanitize_utf8(const char *text, size_t len, size_t *out_len, bool *same) {
-    const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0;
-    uint32_t cpt;
-    *same = false;
-    while (i < len) {
-        size_t k = utf8_decode(s + i, len - i, &cpt);
-        if (!k) break;
-        i += k;
-    }
-    if (i == len) {
-        *same = true;
-        *out_len = len;
-        return NULL;
-    }
-    size_t cap;
-    if (!size_mul(len, 3, &cap)) {
-        owl_err(OWL_ERR_NOMEM, "text too long");
-        return NULL;
-    }
-    char *o = owl_xmalloc(cap);
-    if (!o) return NULL;
-    memcpy(o, text, i);
-    size_t m = i;
-    while (i < len) {
-        size_t k = utf8_decode(s + i, len - i, &cpt);
-        if (k) {
-            memcpy(o + m, s + i, k);
-            m += k;
-            i += k;
-        } else {
-            memcpy(o + m, "\xEF\xBF\xBD", 3);
-            m += 3;
-            i += 1;
-        }
-    }
-    *out_len = m;
-    return o;
-}
-
 owl_status bpe_encode(const tokenizer *t, const char *text, size_t len, tok_ids *out) {
     bool same;
     size_t n;
-    char *clean = sanitize_utf8(text, len, &n, &same);
+    char *clean = utf8_sanitize(text, len, &n, &same);
     if (!same && !clean) return OWL_ERR_NOMEM;
     const char *src = same ? text : clean;
     pretok_span *spans = NULL;

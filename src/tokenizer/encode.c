@@ -14,6 +14,7 @@
 
 #include "../base/mem.h"
 #include "../base/status.h"
+#include "normalize.h"
 #include "vocab.h"
 
 typedef struct frag {
@@ -140,6 +141,141 @@ static owl_status bpe_encode_nfc(const tokenizer *t, const char *s, size_t n, to
     return st;
 }
 
+/* ---- tokenizer.json (Hugging Face tokenizers' pipeline) ---- */
+
+static bool hf_white(uint32_t c) {
+    return (c >= 9 && c <= 13) || c == 32 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+/* Rust regex's \w: Alphabetic, marks, decimal digits, connector punctuation, joiners */
+static bool hf_word(uint32_t c) {
+    if (c == 0x200C || c == 0x200D) return true;
+    switch (utf8proc_category((utf8proc_int32_t)c)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_PC: return true;
+    default: return false;
+    }
+}
+
+/* the character that ends s[0..n), or 0 */
+static uint32_t last_cpt(const unsigned char *s, size_t n, size_t *start) {
+    if (!n) return *start = 0, 0;
+    size_t j = n - 1;
+    while (j > 0 && (s[j] & 0xC0) == 0x80 && n - j < 4) j--;
+    uint32_t c;
+    *start = j;
+    return utf8_decode(s + j, n - j, &c) == n - j ? c : 0;
+}
+
+/* The added tokens of one set (normalized or not) in s[0..n): at each
+ * place the longest one that starts there, leftmost first, as the
+ * Aho-Corasick search of tokenizers does; then single_word, lstrip and
+ * rstrip as it applies them. */
+static owl_status partition_hf(const tokenizer *t, const char *s, size_t n, bool normalized, bool parse_special,
+                               frag_vec *out) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t done = 0; /* text before this is in out */
+    out->n = 0;
+    for (size_t i = 0; i < n;) {
+        owl_token id = -1;
+        size_t l = 0;
+        if (t->special_first[u[i]]) {
+            for (size_t k = 0; k < t->n_special_lens && id < 0; k++) {
+                l = t->special_lens[k];
+                if (l > n - i) continue;
+                int32_t idx = strmap_get(&t->special_map, s + i, l);
+                if (idx < 0) continue;
+                owl_token c = t->special[idx];
+                uint16_t a = t->tokens[c].attr;
+                if (!(a & TOK_ADDED) || !(a & TOK_NORMALIZED) != !normalized) continue;
+                if (!parse_special && (a & (TOK_CONTROL | TOK_UNKNOWN))) continue;
+                id = c;
+            }
+        }
+        if (id < 0) {
+            i++;
+            continue;
+        }
+        uint16_t a = t->tokens[id].attr;
+        size_t start = i, stop = i + l, at;
+        i = stop;
+        uint32_t c;
+        if (a & TOK_SINGLE_WORD) {
+            if (start > 0 && hf_word(last_cpt(u, start, &at))) continue;
+            if (stop < n && utf8_decode(u + stop, n - stop, &c) && hf_word(c)) continue;
+        }
+        if (a & TOK_LSTRIP) {
+            while (start > done && hf_white(last_cpt(u, start, &at))) start = at;
+        }
+        if (a & TOK_RSTRIP) {
+            size_t k;
+            while (stop < n && (k = utf8_decode(u + stop, n - stop, &c)) && hf_white(c)) stop += k;
+            i = stop;
+        }
+        if (start > done && !frag_push(out, done, start - done, -1)) return OWL_ERR_NOMEM;
+        if (!frag_push(out, start, stop - start, id)) return OWL_ERR_NOMEM;
+        done = stop;
+    }
+    if ((done < n || n == 0) && !frag_push(out, done, n - done, -1)) return OWL_ERR_NOMEM;
+    return OWL_OK;
+}
+
+/* The pre-tokenizer and the model on one piece of normalized text; first:
+ * the piece starts the whole text (Metaspace's prepend_scheme "first"). */
+static owl_status model_hf(const tokenizer *t, const char *s, size_t n, bool first, tok_ids *out) {
+    if (n == 0) return OWL_OK;
+    if (t->kind == TOK_KIND_SPM) {
+        bool pre = t->meta_prepend == META_ALWAYS || (t->meta_prepend == META_FIRST && first);
+        if (s[0] == ' ' || (n >= 3 && memcmp(s, "\xE2\x96\x81", 3) == 0)) pre = false;
+        return spm_encode(t, s, n, pre, out);
+    }
+    if (t->prefix_space && s[0] != ' ') {
+        char *b = owl_xmalloc(n + 1);
+        if (!b) return OWL_ERR_NOMEM;
+        b[0] = ' ';
+        memcpy(b + 1, s, n);
+        owl_status st = bpe_encode(t, b, n + 1, out);
+        free(b);
+        return st;
+    }
+    return bpe_encode(t, s, n, out);
+}
+
+static owl_status encode_hf(const tokenizer *t, const char *text, size_t len, bool parse_special, tok_ids *out) {
+    bool same;
+    size_t n;
+    char *clean = utf8_sanitize(text, len, &n, &same);
+    if (!same && !clean) return OWL_ERR_NOMEM;
+    const char *src = same ? text : clean;
+    frag_vec outer = {0}, inner = {0};
+    owl_status st = partition_hf(t, src, n, false, parse_special, &outer);
+    for (size_t i = 0; st == OWL_OK && i < outer.n; i++) {
+        frag f = outer.v[i];
+        if (f.id >= 0) {
+            st = tok_ids_push(out, f.id);
+            continue;
+        }
+        char *norm = NULL;
+        const char *p = src + f.off;
+        size_t m = f.len;
+        if (t->norm && (st = normalizer_apply(t->norm, p, m, &norm, &m))) break;
+        if (norm) p = norm;
+        st = partition_hf(t, p, m, true, parse_special, &inner);
+        for (size_t j = 0; st == OWL_OK && j < inner.n; j++) {
+            frag g = inner.v[j];
+            if (g.id >= 0) st = tok_ids_push(out, g.id);
+            else st = model_hf(t, p + g.off, g.len, f.off == 0 && g.off == 0, out);
+        }
+        free(norm);
+    }
+    free(outer.v);
+    free(inner.v);
+    free(clean);
+    return st;
+}
+
 owl_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, bool add_special, bool parse_special,
                             owl_token **ids, size_t *n_ids) {
     *ids = NULL;
@@ -149,13 +285,14 @@ owl_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, bo
         return owl_err(OWL_ERR_ARG, "tokenize: text of %zu bytes is too long (512 MiB at most)", len);
     frag_vec fr = {0};
     tok_ids out = {0};
-    owl_status st = len ? partition(t, text, len, parse_special, &fr) : OWL_OK;
+    owl_status st = len && !t->hf ? partition(t, text, len, parse_special, &fr) : OWL_OK;
     if (st) return st;
     if (add_special && t->has_post) {
         for (int i = 0; st == OWL_OK && i < t->n_post_before; i++) st = tok_ids_push(&out, t->post_before[i]);
     } else if (add_special && (t->kind == TOK_KIND_WPM || t->add_bos) && t->bos >= 0) {
         st = tok_ids_push(&out, t->bos);
     }
+    if (st == OWL_OK && t->hf) st = encode_hf(t, text, len, parse_special, &out);
     bool prev_special = true; /* SPM: the start of the text counts as after a special token */
     for (size_t i = 0; st == OWL_OK && i < fr.n; i++) {
         if (fr.v[i].id >= 0) {

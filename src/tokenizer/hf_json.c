@@ -1,22 +1,33 @@
 /* hf_json.c — builds a tokenizer from a Hugging Face folder: tokenizer.json
- * (the vocabulary, merges, added tokens, normalizer, pre-tokenizer) and
- * tokenizer_config.json (BOS/EOS, add_bos_token, the chat template).
+ * (the model, added tokens, normalizer, pre-tokenizer, decoder and
+ * post-processor) and tokenizer_config.json (BOS/EOS names, the chat
+ * template), to give the ids Hugging Face `tokenizers` gives.
  *
- * Read here: model {type "BPE", vocab {text: id}, merges ["a b"] or
- * [["a", "b"]], ignore_merges}, added_tokens [{id, content, special,
- * lstrip, rstrip}], normalizer (null, NFC, or an empty Sequence),
- * pre_tokenizer (Split regexes with behavior "Isolated", ByteLevel,
- * Digits, alone or in a Sequence), decoder.
+ * tokenizer.json, as read here:
+ *   model: {"type": "BPE", "vocab": {text: id}, "merges": ["a b", ...] or
+ *     [["a", "b"], ...], "byte_fallback", "ignore_merges", "unk_token",
+ *     "dropout" (null), "continuing_subword_prefix"/"end_of_word_suffix"
+ *     (null or "")}
+ *   added_tokens: [{"id", "content", "special", "lstrip", "rstrip",
+ *     "normalized", "single_word"}]
+ *   normalizer: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Strip,
+ *     StripAccents, Sequence (normalize.c)
+ *   pre_tokenizer: Split (String or Regex pattern, any behavior, invert),
+ *     ByteLevel (add_prefix_space, use_regex), Digits, Punctuation,
+ *     Whitespace, WhitespaceSplit, BertPreTokenizer, Metaspace
+ *     (replacement "▁", prepend_scheme first/always/never, split), Sequence
+ *   decoder, post_processor: see decoder() and post_processor() below.
  *
- * Two kinds: byte-level BPE (a ByteLevel pre-tokenizer or decoder), and
- * SentencePiece-style BPE (byte_fallback, the normalizer Prepend "▁" then
- * Replace " " -> "▁", no pre-tokenizer: Llama 2, Mistral), which runs on
- * owl's SentencePiece merger with each piece scored by minus the rank of
- * the first merge that forms it (pieces no merge forms are never merged),
- * which merges the same pairs in the same order as Hugging Face's BPE.
- * Anything else is refused with OWL_ERR_UNSUPPORTED saying what.
- * Special added tokens become control tokens (parsed with parse_special),
- * the others user-defined (always kept whole), as in the GGUF converter. */
+ * Two kinds of model: byte-level BPE (a ByteLevel pre-tokenizer or
+ * decoder) on owl's BPE merger, and SentencePiece-style BPE (spaces become
+ * "▁" through the normalizer or a Metaspace pre-tokenizer; usually with
+ * byte_fallback: Llama 2, Mistral), which runs on owl's SentencePiece
+ * merger with each piece scored by minus the rank of the first merge that
+ * forms it (pieces no merge forms are never merged), merging the same
+ * pairs in the same order as Hugging Face's BPE. Anything else (WordPiece,
+ * Unigram, other normalizers) is refused with OWL_ERR_UNSUPPORTED saying
+ * what; a file that is not a well-formed tokenizer.json with
+ * OWL_ERR_FORMAT saying where. */
 #include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -25,10 +36,14 @@
 
 #include "../base/mem.h"
 #include "../base/status.h"
+#include "normalize.h"
 #include "vocab.h"
 
 #define RE_BYTELEVEL "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
-#define MAX_RE 8
+#define RE_PUNCT "[\\p{P}!-/:-@\\[-`{-~]"
+#define RE_WORD "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}]"
+#define SPM_SPACE "\xE2\x96\x81"
+#define MAX_STEPS 8
 
 typedef struct hf_tok {
     const char *s;
@@ -42,78 +57,178 @@ static const char *str_of(json_t *v) { /* "text" or {"content": "text"} */
     return NULL;
 }
 
-/* The regexes one pre-tokenizer (or a Sequence of them) stands for. */
-static owl_status pre_regexes(json_t *pre, const char **re, int *n, bool *byte_level, const char *path) {
+static const char *type_of(json_t *v) { return json_string_value(json_object_get(v, "type")); }
+
+/* What the pre-tokenizer amounts to. */
+typedef struct pre_plan {
+    pretok_step step[MAX_STEPS];
+    char *owned[MAX_STEPS]; /* regexes built here (escaped strings) */
+    int n;
+    bool byte_level, prefix_space, metaspace, meta_split;
+    int meta_prepend;
+} pre_plan;
+
+static owl_status add_step(pre_plan *pl, const char *re, pretok_behavior b, bool invert, const char *path) {
+    if (pl->metaspace) return owl_err(OWL_ERR_UNSUPPORTED, "%s: a pre-tokenizer step after Metaspace", path);
+    if (pl->n == MAX_STEPS) return owl_err(OWL_ERR_UNSUPPORTED, "%s: more than %d pre-tokenizer steps", path, MAX_STEPS);
+    pl->step[pl->n++] = (pretok_step){re, b, invert};
+    return OWL_OK;
+}
+
+static bool behavior_of(json_t *v, pretok_behavior *b) {
+    static const struct {
+        const char *name;
+        pretok_behavior b;
+    } names[] = {{"Isolated", PRETOK_ISOLATED},
+                 {"Removed", PRETOK_REMOVED},
+                 {"MergedWithPrevious", PRETOK_MERGED_PREV},
+                 {"MergedWithNext", PRETOK_MERGED_NEXT},
+                 {"Contiguous", PRETOK_CONTIGUOUS}};
+    const char *s = json_string_value(v);
+    for (size_t i = 0; s && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(s, names[i].name) == 0) return *b = names[i].b, true;
+    return false;
+}
+
+/* A literal string as a regex: ASCII punctuation escaped. */
+static char *escape_re(const char *s, size_t n) {
+    size_t cap;
+    if (!size_mul(n, 2, &cap) || !size_add(cap, 1, &cap)) return NULL;
+    char *o = owl_xmalloc(cap), *p = o;
+    if (!o) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80 && !isalnum(c) && c != ' ') *p++ = '\\';
+        *p++ = (char)c;
+    }
+    *p = 0;
+    return o;
+}
+
+static owl_status pre_tokenizer(pre_plan *pl, json_t *pre, const char *path) {
     if (!pre || json_is_null(pre)) return OWL_OK;
-    const char *type = json_string_value(json_object_get(pre, "type"));
-    if (!type) return owl_err(OWL_ERR_FORMAT, "%s: pre_tokenizer without a type", path);
+    const char *type = type_of(pre);
+    if (!type) return owl_err(OWL_ERR_FORMAT, "%s: a pre_tokenizer without a type", path);
+    owl_status st;
     if (strcmp(type, "Sequence") == 0) {
         json_t *list = json_object_get(pre, "pretokenizers"), *it;
         size_t i;
+        if (!json_is_array(list)) return owl_err(OWL_ERR_FORMAT, "%s: pre_tokenizer Sequence without pretokenizers", path);
         json_array_foreach(list, i, it) {
-            owl_status st = pre_regexes(it, re, n, byte_level, path);
-            if (st) return st;
+            if ((st = pre_tokenizer(pl, it, path))) return st;
         }
         return OWL_OK;
     }
-    if (*n == MAX_RE) return owl_err(OWL_ERR_UNSUPPORTED, "%s: more than %d pre-tokenizer steps", path, MAX_RE);
     if (strcmp(type, "Split") == 0) {
-        const char *beh = json_string_value(json_object_get(pre, "behavior"));
-        const char *rx = json_string_value(json_object_get(json_object_get(pre, "pattern"), "Regex"));
-        if (!rx || !beh || strcmp(beh, "Isolated") != 0 || json_is_true(json_object_get(pre, "invert")))
-            return owl_err(OWL_ERR_UNSUPPORTED, "%s: Split pre-tokenizer other than an isolating regex", path);
-        re[(*n)++] = rx;
-        return OWL_OK;
+        json_t *pat = json_object_get(pre, "pattern"), *inv = json_object_get(pre, "invert");
+        pretok_behavior b;
+        if (!behavior_of(json_object_get(pre, "behavior"), &b))
+            return owl_err(OWL_ERR_FORMAT, "%s: Split pre-tokenizer without a known behavior", path);
+        if (inv && !json_is_boolean(inv)) return owl_err(OWL_ERR_FORMAT, "%s: Split pre-tokenizer: invert is not a boolean", path);
+        const char *rx = json_string_value(json_object_get(pat, "Regex"));
+        json_t *lit = json_object_get(pat, "String");
+        if (!rx && json_is_string(lit)) {
+            if (pl->n == MAX_STEPS) return owl_err(OWL_ERR_UNSUPPORTED, "%s: more than %d pre-tokenizer steps", path, MAX_STEPS);
+            if (!(pl->owned[pl->n] = escape_re(json_string_value(lit), json_string_length(lit)))) return OWL_ERR_NOMEM;
+            rx = pl->owned[pl->n];
+        }
+        if (!rx) return owl_err(OWL_ERR_FORMAT, "%s: Split pre-tokenizer without a String or Regex pattern", path);
+        return add_step(pl, rx, b, json_is_true(inv), path);
     }
     if (strcmp(type, "ByteLevel") == 0) {
-        if (json_is_true(json_object_get(pre, "add_prefix_space")))
-            return owl_err(OWL_ERR_UNSUPPORTED, "%s: ByteLevel pre-tokenizer with add_prefix_space", path);
-        *byte_level = true;
+        pl->byte_level = true;
+        if (json_is_true(json_object_get(pre, "add_prefix_space"))) {
+            if (pl->n) return owl_err(OWL_ERR_UNSUPPORTED, "%s: ByteLevel add_prefix_space after other pre-tokenizers", path);
+            pl->prefix_space = true;
+        }
         json_t *ur = json_object_get(pre, "use_regex");
-        if (!ur || json_is_true(ur)) re[(*n)++] = RE_BYTELEVEL;
+        if (!ur || json_is_true(ur)) return add_step(pl, RE_BYTELEVEL, PRETOK_ISOLATED, false, path);
         return OWL_OK;
     }
-    if (strcmp(type, "Digits") == 0) {
-        re[(*n)++] = json_is_true(json_object_get(pre, "individual_digits")) ? "\\p{N}" : "\\p{N}+";
+    if (strcmp(type, "Digits") == 0)
+        return add_step(pl, json_is_true(json_object_get(pre, "individual_digits")) ? "\\p{N}" : "\\p{N}+",
+                        PRETOK_ISOLATED, false, path);
+    if (strcmp(type, "Punctuation") == 0) {
+        pretok_behavior b = PRETOK_ISOLATED;
+        json_t *bj = json_object_get(pre, "behavior");
+        if (bj && !behavior_of(bj, &b))
+            return owl_err(OWL_ERR_FORMAT, "%s: Punctuation pre-tokenizer with an unknown behavior", path);
+        return add_step(pl, RE_PUNCT, b, false, path);
+    }
+    if (strcmp(type, "Whitespace") == 0)
+        return add_step(pl, RE_WORD "+|[^" RE_WORD "\\s]+", PRETOK_REMOVED, true, path);
+    if (strcmp(type, "WhitespaceSplit") == 0) return add_step(pl, "\\s+", PRETOK_REMOVED, false, path);
+    if (strcmp(type, "BertPreTokenizer") == 0) {
+        if ((st = add_step(pl, "\\s+", PRETOK_REMOVED, false, path))) return st;
+        return add_step(pl, RE_PUNCT, PRETOK_ISOLATED, false, path);
+    }
+    if (strcmp(type, "Metaspace") == 0) {
+        json_t *rep = json_object_get(pre, "replacement"), *ps = json_object_get(pre, "prepend_scheme");
+        if (rep && !(json_is_string(rep) && strcmp(json_string_value(rep), SPM_SPACE) == 0))
+            return owl_err(OWL_ERR_UNSUPPORTED, "%s: Metaspace with a replacement other than U+2581", path);
+        if (pl->n || pl->metaspace) return owl_err(OWL_ERR_UNSUPPORTED, "%s: Metaspace after other pre-tokenizers", path);
+        const char *scheme = json_string_value(ps);
+        if (scheme && strcmp(scheme, "first") == 0) pl->meta_prepend = META_FIRST;
+        else if (scheme && strcmp(scheme, "always") == 0) pl->meta_prepend = META_ALWAYS;
+        else if (scheme && strcmp(scheme, "never") == 0) pl->meta_prepend = META_NEVER;
+        else if (!ps) pl->meta_prepend = json_is_false(json_object_get(pre, "add_prefix_space")) ? META_NEVER : META_ALWAYS;
+        else return owl_err(OWL_ERR_FORMAT, "%s: Metaspace prepend_scheme is not first, always or never", path);
+        json_t *split = json_object_get(pre, "split");
+        pl->meta_split = !split || json_is_true(split);
+        pl->metaspace = true;
         return OWL_OK;
     }
     return owl_err(OWL_ERR_UNSUPPORTED, "%s: pre-tokenizer '%s' is not supported", path, type);
 }
 
-static owl_status check_normalizer(json_t *norm, bool *nfc, const char *path) {
+/* The normalizer's steps into nz; *spaces: it turns " " into "▁", *prefix:
+ * it prepends "▁" (SentencePiece style). */
+static owl_status build_normalizer(normalizer *nz, json_t *norm, bool *spaces, bool *prefix, const char *path) {
     if (!norm || json_is_null(norm)) return OWL_OK;
-    const char *type = json_string_value(json_object_get(norm, "type"));
-    if (type && strcmp(type, "NFC") == 0) {
-        *nfc = true;
-        return OWL_OK;
-    }
-    if (type && strcmp(type, "Sequence") == 0) {
+    const char *type = type_of(norm);
+    if (!type) return owl_err(OWL_ERR_FORMAT, "%s: a normalizer without a type", path);
+    static const struct {
+        const char *name;
+        norm_kind kind;
+    } simple[] = {{"NFC", NORM_NFC},   {"NFD", NORM_NFD},         {"NFKC", NORM_NFKC},
+                  {"NFKD", NORM_NFKD}, {"Lowercase", NORM_LOWERCASE}, {"StripAccents", NORM_STRIP_ACCENTS}};
+    for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
+        if (strcmp(type, simple[i].name) == 0) return normalizer_add(nz, simple[i].kind, NULL, 0, NULL, 0, false, false);
+    if (strcmp(type, "Sequence") == 0) {
         json_t *list = json_object_get(norm, "normalizers"), *it;
         size_t i;
+        if (!json_is_array(list)) return owl_err(OWL_ERR_FORMAT, "%s: normalizer Sequence without normalizers", path);
         json_array_foreach(list, i, it) {
-            owl_status st = check_normalizer(it, nfc, path);
+            owl_status st = build_normalizer(nz, it, spaces, prefix, path);
             if (st) return st;
         }
         return OWL_OK;
     }
-    return owl_err(OWL_ERR_UNSUPPORTED, "%s: normalizer '%s' is not supported (byte-level BPE with NFC or none is)",
-                   path, type ? type : "?");
-}
-
-/* Prepend "▁" then Replace " " -> "▁": SentencePiece's treatment of spaces */
-static bool spm_normalizer(json_t *norm) {
-    if (!json_is_object(norm) || !json_is_string(json_object_get(norm, "type")) ||
-        strcmp(json_string_value(json_object_get(norm, "type")), "Sequence") != 0)
-        return false;
-    json_t *list = json_object_get(norm, "normalizers");
-    if (json_array_size(list) != 2) return false;
-    json_t *a = json_array_get(list, 0), *b = json_array_get(list, 1);
-    const char *ta = json_string_value(json_object_get(a, "type")), *tb = json_string_value(json_object_get(b, "type"));
-    const char *pre = json_string_value(json_object_get(a, "prepend"));
-    const char *from = json_string_value(json_object_get(json_object_get(b, "pattern"), "String"));
-    const char *to = json_string_value(json_object_get(b, "content"));
-    return ta && tb && pre && from && to && strcmp(ta, "Prepend") == 0 && strcmp(tb, "Replace") == 0 &&
-           strcmp(pre, "\xE2\x96\x81") == 0 && strcmp(from, " ") == 0 && strcmp(to, "\xE2\x96\x81") == 0;
+    if (strcmp(type, "Prepend") == 0) {
+        json_t *pre = json_object_get(norm, "prepend");
+        if (!json_is_string(pre)) return owl_err(OWL_ERR_FORMAT, "%s: Prepend normalizer without a prepend string", path);
+        if (strcmp(json_string_value(pre), SPM_SPACE) == 0) *prefix = true;
+        return normalizer_add(nz, NORM_PREPEND, json_string_value(pre), json_string_length(pre), NULL, 0, false, false);
+    }
+    if (strcmp(type, "Replace") == 0) {
+        json_t *pat = json_object_get(norm, "pattern"), *to = json_object_get(norm, "content");
+        json_t *lit = json_object_get(pat, "String"), *re = json_object_get(pat, "Regex");
+        if (!json_is_string(to) || (!json_is_string(lit) && !json_is_string(re)))
+            return owl_err(OWL_ERR_FORMAT, "%s: Replace normalizer without a String or Regex pattern and a content", path);
+        if (json_is_string(lit)) {
+            if (strcmp(json_string_value(lit), " ") == 0 && strcmp(json_string_value(to), SPM_SPACE) == 0) *spaces = true;
+            return normalizer_add(nz, NORM_REPLACE, json_string_value(lit), json_string_length(lit),
+                                  json_string_value(to), json_string_length(to), false, false);
+        }
+        owl_status st = normalizer_add(nz, NORM_REPLACE_RE, json_string_value(re), json_string_length(re),
+                                       json_string_value(to), json_string_length(to), false, false);
+        return st ? owl_err_prefix(st, "%s", path) : OWL_OK;
+    }
+    if (strcmp(type, "Strip") == 0) {
+        json_t *l = json_object_get(norm, "strip_left"), *r = json_object_get(norm, "strip_right");
+        return normalizer_add(nz, NORM_STRIP, NULL, 0, NULL, 0, !l || json_is_true(l), !r || json_is_true(r));
+    }
+    return owl_err(OWL_ERR_UNSUPPORTED, "%s: normalizer '%s' is not supported", path, type);
 }
 
 static bool str_is(json_t *v, const char *s) { return json_is_string(v) && strcmp(json_string_value(v), s) == 0; }
@@ -222,52 +337,108 @@ static owl_status post_processor(tokenizer *t, json_t *post, const char *path) {
     return OWL_OK;
 }
 
+/* An id from the file: an integer in [0, limit). */
+static bool valid_id(json_t *v, int64_t limit) {
+    return json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < limit;
+}
+
 static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) {
     owl_status st;
+    if (!json_is_object(tj)) return owl_err(OWL_ERR_FORMAT, "%s: not a JSON object", path);
     json_t *model = json_object_get(tj, "model");
-    const char *mtype = json_string_value(json_object_get(model, "type"));
-    if (!mtype) return owl_err(OWL_ERR_FORMAT, "%s: no model.type", path);
-    if (strcmp(mtype, "BPE") != 0) return owl_err(OWL_ERR_UNSUPPORTED, "%s: model type '%s' (BPE is supported)", path, mtype);
-    bool spm = json_is_true(json_object_get(model, "byte_fallback"));
-    t->ignore_merges = json_is_true(json_object_get(model, "ignore_merges"));
-    if (spm) {
-        if (!spm_normalizer(json_object_get(tj, "normalizer")) || !json_is_null(json_object_get(tj, "pre_tokenizer")))
-            return owl_err(OWL_ERR_UNSUPPORTED, "%s: byte_fallback BPE other than SentencePiece-style (normalizer "
-                                                "Prepend U+2581, Replace spaces, no pre-tokenizer)", path);
-        t->kind = TOK_KIND_SPM;
-        t->add_space_prefix = true;
-        snprintf(t->pre_name, sizeof t->pre_name, "tokenizer.json");
-    } else {
-        t->kind = TOK_KIND_BPE;
-        if ((st = check_normalizer(json_object_get(tj, "normalizer"), &t->nfc, path))) return st;
-        const char *re[MAX_RE];
-        int n_re = 0;
-        bool byte_level = false;
-        if ((st = pre_regexes(json_object_get(tj, "pre_tokenizer"), re, &n_re, &byte_level, path))) return st;
-        const char *dec = json_string_value(json_object_get(json_object_get(tj, "decoder"), "type"));
-        if (!byte_level && !(dec && strcmp(dec, "ByteLevel") == 0))
-            return owl_err(OWL_ERR_UNSUPPORTED, "%s: not a byte-level BPE (no ByteLevel pre-tokenizer or decoder)", path);
-        if ((st = pretok_new_regexes(re, n_re, &t->pretok))) return owl_err_prefix(st, "%s", path);
-        snprintf(t->pre_name, sizeof t->pre_name, "tokenizer.json");
+    if (!json_is_object(model)) return owl_err(OWL_ERR_FORMAT, "%s: no model object", path);
+    const char *mtype = type_of(model);
+    if (!mtype) {
+        if (!json_object_get(model, "merges")) return owl_err(OWL_ERR_FORMAT, "%s: no model.type", path);
+        mtype = "BPE"; /* tokenizers reads a model without a type by its fields */
     }
+    if (strcmp(mtype, "BPE") != 0)
+        return owl_err(OWL_ERR_UNSUPPORTED, "%s: model type '%s' is not supported (BPE is)", path, mtype);
+    json_t *bf = json_object_get(model, "byte_fallback"), *im = json_object_get(model, "ignore_merges");
+    if ((bf && !json_is_boolean(bf)) || (im && !json_is_boolean(im)))
+        return owl_err(OWL_ERR_FORMAT, "%s: model.byte_fallback and model.ignore_merges must be booleans", path);
+    bool byte_fallback = json_is_true(bf);
+    t->ignore_merges = json_is_true(im);
+    t->hf = true;
+    static const char *const affixes[] = {"continuing_subword_prefix", "end_of_word_suffix"};
+    for (int k = 0; k < 2; k++) {
+        json_t *v = json_object_get(model, affixes[k]);
+        if (v && !json_is_null(v) && !(json_is_string(v) && json_string_length(v) == 0))
+            return owl_err(OWL_ERR_UNSUPPORTED, "%s: model.%s is not supported", path, affixes[k]);
+    }
+    json_t *drop = json_object_get(model, "dropout");
+    if (drop && !json_is_null(drop) && !(json_is_number(drop) && json_number_value(drop) == 0))
+        return owl_err(OWL_ERR_UNSUPPORTED, "%s: BPE dropout is not supported", path);
+
+    /* normalizer, pre-tokenizer: which kind of BPE this is */
+    bool spaces = false, prefix = false;
+    if ((st = normalizer_new(&t->norm))) return st;
+    if ((st = build_normalizer(t->norm, json_object_get(tj, "normalizer"), &spaces, &prefix, path))) return st;
+    if (normalizer_steps(t->norm) == 0) {
+        normalizer_free(t->norm);
+        t->norm = NULL;
+    }
+    pre_plan pl = {0};
+    st = pre_tokenizer(&pl, json_object_get(tj, "pre_tokenizer"), path);
+    const char *dec = type_of(json_object_get(tj, "decoder"));
+    bool spm = pl.metaspace || (spaces && !pl.byte_level);
+    if (st == OWL_OK && spm) {
+        if (pl.n || pl.byte_level) {
+            st = owl_err(OWL_ERR_UNSUPPORTED, "%s: SentencePiece-style BPE (spaces as U+2581) with split pre-tokenizers",
+                         path);
+        } else {
+            t->kind = TOK_KIND_SPM;
+            t->meta_prepend = pl.metaspace ? pl.meta_prepend : META_NONE;
+            t->spm_split = pl.metaspace && pl.meta_split;
+            t->add_space_prefix = pl.metaspace ? pl.meta_prepend == META_FIRST || pl.meta_prepend == META_ALWAYS : prefix;
+        }
+    } else if (st == OWL_OK) {
+        if (byte_fallback)
+            st = owl_err(OWL_ERR_UNSUPPORTED, "%s: byte_fallback BPE without SentencePiece-style spaces (a Metaspace "
+                                              "pre-tokenizer, or a normalizer replacing \" \" by U+2581)", path);
+        else if (!pl.byte_level && !(dec && strcmp(dec, "ByteLevel") == 0))
+            st = owl_err(OWL_ERR_UNSUPPORTED, "%s: BPE that is neither byte-level (ByteLevel pre-tokenizer or decoder) "
+                                              "nor SentencePiece-style", path);
+        else {
+            t->kind = TOK_KIND_BPE;
+            t->prefix_space = pl.prefix_space;
+            st = pretok_new_steps(pl.step, pl.n, &t->pretok);
+            if (st) owl_err_prefix(st, "%s", path);
+        }
+    }
+    for (int k = 0; k < MAX_STEPS; k++) free(pl.owned[k]);
+    if (st) return st;
+    snprintf(t->pre_name, sizeof t->pre_name, "tokenizer.json");
 
     /* ids: model.vocab, then added_tokens over them */
     json_t *vocab = json_object_get(model, "vocab"), *added = json_object_get(tj, "added_tokens"), *v;
     if (!json_is_object(vocab)) return owl_err(OWL_ERR_FORMAT, "%s: model.vocab is not an object", path);
+    if (added && !json_is_array(added) && !json_is_null(added))
+        return owl_err(OWL_ERR_FORMAT, "%s: added_tokens is not an array", path);
+    /* ids may leave holes, but not many: at most twice as many ids as entries */
+    int64_t entries = (int64_t)json_object_size(vocab) + (int64_t)json_array_size(added);
+    int64_t limit = entries * 2 + 1024 < INT32_MAX / 2 ? entries * 2 + 1024 : INT32_MAX / 2;
     int64_t max_id = -1;
     const char *key;
     json_object_foreach(vocab, key, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= INT32_MAX / 2)
-            return owl_err(OWL_ERR_FORMAT, "%s: model.vocab[\"%.40s\"] is not a valid id", path, key);
+        if (!valid_id(v, limit))
+            return owl_err(OWL_ERR_FORMAT, "%s: model.vocab[\"%.40s\"] is not an id (an integer from 0 to %lld)", path,
+                           key, (long long)limit - 1);
         if (json_integer_value(v) > max_id) max_id = json_integer_value(v);
     }
     size_t i;
     json_array_foreach(added, i, v) {
-        json_t *id = json_object_get(v, "id");
-        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= INT32_MAX / 2 ||
-            !json_is_string(json_object_get(v, "content")))
-            return owl_err(OWL_ERR_FORMAT, "%s: added_tokens[%zu] has no valid id or content", path, i);
-        if (json_integer_value(id) > max_id) max_id = json_integer_value(id);
+        json_t *c = json_object_get(v, "content");
+        if (!valid_id(json_object_get(v, "id"), limit) || !json_is_string(c) || json_string_length(c) == 0)
+            return owl_err(OWL_ERR_FORMAT, "%s: added_tokens[%zu] has no valid id (0 to %lld) or no content", path, i,
+                           (long long)limit - 1);
+        static const char *const flags[] = {"special", "lstrip", "rstrip", "normalized", "single_word"};
+        for (int k = 0; k < 5; k++) {
+            json_t *f = json_object_get(v, flags[k]);
+            if (f && !json_is_boolean(f))
+                return owl_err(OWL_ERR_FORMAT, "%s: added_tokens[%zu].%s is not a boolean", path, i, flags[k]);
+        }
+        if (json_integer_value(json_object_get(v, "id")) > max_id) max_id = json_integer_value(json_object_get(v, "id"));
     }
     if (max_id < 0) return owl_err(OWL_ERR_FORMAT, "%s: empty vocabulary", path);
     int32_t n = (int32_t)max_id + 1;
@@ -281,15 +452,19 @@ static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) 
     }
     json_array_foreach(added, i, v) {
         int32_t id = (int32_t)json_integer_value(json_object_get(v, "id"));
+        bool special = json_is_true(json_object_get(v, "special"));
+        json_t *nm = json_object_get(v, "normalized");
         tok[id].s = json_string_value(json_object_get(v, "content"));
         tok[id].len = json_string_length(json_object_get(v, "content"));
-        tok[id].attr = json_is_true(json_object_get(v, "special")) ? TOK_CONTROL : TOK_USER_DEFINED;
+        tok[id].attr = (special ? TOK_CONTROL : TOK_USER_DEFINED) | TOK_ADDED;
         if (json_is_true(json_object_get(v, "lstrip"))) tok[id].attr |= TOK_LSTRIP;
         if (json_is_true(json_object_get(v, "rstrip"))) tok[id].attr |= TOK_RSTRIP;
+        if (json_is_true(json_object_get(v, "single_word"))) tok[id].attr |= TOK_SINGLE_WORD;
+        if (nm ? json_is_true(nm) : !special) tok[id].attr |= TOK_NORMALIZED;
     }
     size_t pool = 0;
     for (int32_t k = 0; k < n; k++) pool += (tok[k].s ? tok[k].len : 24) + 1;
-    if (pool > UINT32_MAX || tok == NULL || (st = vocab_alloc(t, n, pool))) {
+    if (pool > UINT32_MAX || (st = vocab_alloc(t, n, pool))) {
         free(tok);
         return pool > UINT32_MAX ? owl_err(OWL_ERR_UNSUPPORTED, "%s: token texts too large", path) : OWL_ERR_NOMEM;
     }
@@ -303,6 +478,21 @@ static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) 
         }
     }
     free(tok);
+    /* the added tokens that normalized text is searched for: their normalized form */
+    if (t->norm) {
+        json_array_foreach(added, i, v) {
+            int32_t id = (int32_t)json_integer_value(json_object_get(v, "id"));
+            if (!(t->tokens[id].attr & TOK_NORMALIZED)) continue;
+            char *nt;
+            size_t nn;
+            if ((st = normalizer_apply(t->norm, tok_text(t, id), t->tokens[id].len, &nt, &nn))) return st;
+            bool same = nn == t->tokens[id].len && memcmp(nt, tok_text(t, id), nn) == 0;
+            free(nt);
+            if (!same)
+                return owl_err(OWL_ERR_UNSUPPORTED, "%s: added token '%.40s' is normalized to other text", path,
+                               tok_text(t, id));
+        }
+    }
 
     json_t *merges = json_object_get(model, "merges"), *m;
     if (!json_is_array(merges)) return owl_err(OWL_ERR_FORMAT, "%s: model.merges is not an array", path);
@@ -312,33 +502,33 @@ static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) 
     char *buf = NULL;
     size_t cap = 0;
     json_array_foreach(merges, i, m) {
-        if (i > INT32_MAX) break;
-        const char *a, *b;
-        size_t la, lb;
+        if (i >= INT32_MAX) {
+            st = owl_err(OWL_ERR_UNSUPPORTED, "%s: more than %d merges", path, INT32_MAX);
+            break;
+        }
+        const char *a = NULL, *b = NULL;
+        size_t la = 0, lb = 0;
         if (json_is_string(m)) { /* "left right" */
             const char *s = json_string_value(m);
             size_t len = json_string_length(m);
-            const char *sp = len >= 3 ? memchr(s + 1, ' ', len - 1) : NULL;
-            if (!sp) continue;
-            a = s;
-            la = (size_t)(sp - s);
-            b = sp + 1;
-            lb = len - la - 1;
+            const char *sp = len >= 3 ? memchr(s + 1, ' ', len - 2) : NULL;
+            if (sp) {
+                a = s;
+                la = (size_t)(sp - s);
+                b = sp + 1;
+                lb = len - la - 1;
+            }
         } else if (json_is_array(m) && json_array_size(m) == 2 && json_is_string(json_array_get(m, 0)) &&
                    json_is_string(json_array_get(m, 1))) {
             a = json_string_value(json_array_get(m, 0));
             la = json_string_length(json_array_get(m, 0));
             b = json_string_value(json_array_get(m, 1));
             lb = json_string_length(json_array_get(m, 1));
-        } else {
+        }
+        if (!a || !la || !lb) {
             st = owl_err(OWL_ERR_FORMAT, "%s: model.merges[%zu] is neither \"a b\" nor [\"a\", \"b\"]", path, i);
             break;
         }
-        if (!spm) {
-            if ((st = vocab_add_merge(t, a, la, b, lb, (int32_t)i, &buf, &cap))) break;
-            continue;
-        }
-        /* SentencePiece-style: the piece a merge forms scores -rank */
         if (la + lb > cap) {
             char *nb = owl_xrealloc(buf, la + lb);
             if (!nb) {
@@ -350,8 +540,21 @@ static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) 
         }
         memcpy(buf, a, la);
         memcpy(buf + la, b, lb);
+        int32_t ia = strmap_get(&t->text_to_id, a, la), ib = strmap_get(&t->text_to_id, b, lb);
         int32_t ab = strmap_get(&t->text_to_id, buf, la + lb);
-        if (ab >= 0 && !formed[ab] && strmap_get(&t->text_to_id, a, la) >= 0 && strmap_get(&t->text_to_id, b, lb) >= 0) {
+        if (ia < 0 || ib < 0 || ab < 0) { /* as tokenizers: a merge must stay inside the vocabulary */
+            const char *what = ia < 0 ? a : ib < 0 ? b : buf;
+            size_t wl = ia < 0 ? la : ib < 0 ? lb : la + lb;
+            st = owl_err(OWL_ERR_FORMAT, "%s: model.merges[%zu]: '%.*s' is not in the vocabulary", path, i,
+                         (int)(wl > 40 ? 40 : wl), what);
+            break;
+        }
+        if (!spm) {
+            pairmap_put_first(&t->merges, (uint64_t)(uint32_t)ia << 32 | (uint32_t)ib, (int32_t)i, ab);
+            continue;
+        }
+        /* SentencePiece-style: the piece a merge forms scores -rank */
+        if (!formed[ab]) {
             formed[ab] = true;
             t->tokens[ab].score = -(float)i;
         }
@@ -363,17 +566,23 @@ static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) 
             const char *txt = tok_text(t, k);
             uint32_t cpt;
             if (!(e->attr & TOK_NORMAL)) continue;
-            if (e->len == 6 && strncmp(txt, "<0x", 3) == 0 && txt[5] == '>' && isxdigit((unsigned char)txt[3]) &&
-                isxdigit((unsigned char)txt[4]))
+            if (byte_fallback && e->len == 6 && strncmp(txt, "<0x", 3) == 0 && txt[5] == '>' &&
+                isxdigit((unsigned char)txt[3]) && isxdigit((unsigned char)txt[4]))
                 e->attr = TOK_BYTE;
             else if (!formed[k] && utf8_decode((const unsigned char *)txt, e->len, &cpt) != e->len)
                 e->attr |= TOK_NOMERGE; /* more than one character, and no merge forms it */
         }
-        const char *unk = json_string_value(json_object_get(model, "unk_token"));
-        if (unk) t->unk = strmap_get(&t->text_to_id, unk, strlen(unk));
     }
     free(formed);
     if (st) return st;
+    json_t *unk = json_object_get(model, "unk_token");
+    if (unk && !json_is_null(unk)) {
+        if (!json_is_string(unk)) return owl_err(OWL_ERR_FORMAT, "%s: model.unk_token is not a string", path);
+        t->unk = strmap_get(&t->text_to_id, json_string_value(unk), json_string_length(unk));
+        if (t->unk < 0)
+            return owl_err(OWL_ERR_FORMAT, "%s: model.unk_token '%.40s' is not in the vocabulary", path,
+                           json_string_value(unk));
+    }
 
     /* BOS/EOS: tokenizer_config.json names them; what add_special_tokens
      * adds is the post-processor's alone (as in Hugging Face tokenizers) */
@@ -413,7 +622,18 @@ owl_status tokenizer_from_hf_dir(const char *dir, tokenizer **out) {
         fclose(f);
         return owl_err(OWL_ERR_FORMAT, "%s:%d: %s", path, jerr.line, jerr.text);
     }
-    json_t *cfg = json_load_file(cpath, 0, &jerr); /* optional */
+    json_t *cfg = NULL; /* optional, but not broken */
+    FILE *cf = fopen(cpath, "rb");
+    if (cf) {
+        fclose(cf);
+        cfg = json_load_file(cpath, JSON_DECODE_INT_AS_REAL, &jerr);
+        if (!cfg || !json_is_object(cfg)) {
+            json_decref(tj);
+            json_decref(cfg);
+            return cfg ? owl_err(OWL_ERR_FORMAT, "%s: not a JSON object", cpath)
+                       : owl_err(OWL_ERR_FORMAT, "%s:%d: %s", cpath, jerr.line, jerr.text);
+        }
+    }
     tokenizer *t = owl_xcalloc(1, sizeof *t);
     owl_status st = OWL_ERR_NOMEM;
     if (t) {

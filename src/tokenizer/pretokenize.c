@@ -128,6 +128,8 @@ bool pretok_lookup(const char *name, size_t len, pretok_info *info) {
 struct pretok {
     int n;
     pcre2_code *re[MAX_REGEX];
+    pretok_behavior behavior[MAX_REGEX];
+    bool invert[MAX_REGEX];
 };
 
 /* Rewrites \s and \S into explicit White_Space classes, so that \s means
@@ -180,12 +182,20 @@ void pretok_free(pretok *p) {
 }
 
 owl_status pretok_new_regexes(const char *const *regexes, int n, pretok **out) {
+    pretok_step steps[MAX_REGEX];
     *out = NULL;
     if (n < 0 || n > MAX_REGEX) return owl_err(OWL_ERR_UNSUPPORTED, "pre-tokenizer with %d regexes (at most %d)", n, MAX_REGEX);
+    for (int i = 0; i < n; i++) steps[i] = (pretok_step){regexes[i], PRETOK_ISOLATED, false};
+    return pretok_new_steps(steps, n, out);
+}
+
+owl_status pretok_new_steps(const pretok_step *steps, int n, pretok **out) {
+    *out = NULL;
+    if (n < 0 || n > MAX_REGEX) return owl_err(OWL_ERR_UNSUPPORTED, "pre-tokenizer with %d steps (at most %d)", n, MAX_REGEX);
     pretok *p = owl_xcalloc(1, sizeof *p);
     if (!p) return OWL_ERR_NOMEM;
     for (int i = 0; i < n; i++) {
-        char *src = expand_space_classes(regexes[i]);
+        char *src = expand_space_classes(steps[i].regex);
         if (!src) {
             pretok_free(p);
             return owl_err(OWL_ERR_NOMEM, "out of memory compiling a pre-tokenizer regex");
@@ -199,10 +209,12 @@ owl_status pretok_new_regexes(const char *const *regexes, int n, pretok **out) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(err, msg, sizeof msg);
             pretok_free(p);
-            return owl_err(OWL_ERR_UNSUPPORTED, "pre-tokenizer regex %d (\"%.60s\"): %s at offset %zu", i, regexes[i],
+            return owl_err(OWL_ERR_UNSUPPORTED, "pre-tokenizer regex %d (\"%.60s\"): %s at offset %zu", i, steps[i].regex,
                            (const char *)msg, (size_t)erroff);
         }
         pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* without JIT, the interpreter runs */
+        p->behavior[p->n] = steps[i].behavior;
+        p->invert[p->n] = steps[i].invert;
         p->re[p->n++] = re;
     }
     *out = p;
@@ -238,6 +250,55 @@ static bool span_push(span_vec *s, size_t off, size_t len) {
     return true;
 }
 
+/* The behaviours, fed one piece at a time (delim: a delimiter, in the
+ * sense of the step's behaviour). A piece waits in *prev while the next
+ * one may still join it. */
+typedef struct pending {
+    size_t off, len;
+    bool delim, have;
+} pending;
+
+static bool flush(span_vec *out, pending *pv) {
+    bool ok = !pv->have || span_push(out, pv->off, pv->len);
+    pv->have = false;
+    return ok;
+}
+
+static bool piece(span_vec *out, size_t off, size_t len, bool delim, pretok_behavior b, pending *pv) {
+    switch (b) {
+    case PRETOK_ISOLATED: return span_push(out, off, len);
+    case PRETOK_REMOVED: return delim || span_push(out, off, len);
+    case PRETOK_MERGED_PREV: /* a delimiter after a non-delimiter joins it */
+        if (delim && pv->have && !pv->delim) {
+            pv->len = off + len - pv->off;
+            pv->delim = true;
+            return true;
+        }
+        break;
+    case PRETOK_MERGED_NEXT: /* a non-delimiter after a delimiter joins it */
+        if (!delim && pv->have && pv->delim) {
+            pv->len = off + len - pv->off;
+            pv->delim = false;
+            return true;
+        }
+        break;
+    case PRETOK_CONTIGUOUS: /* pieces of one kind in a row are one */
+        if (pv->have && pv->delim == delim) {
+            pv->len = off + len - pv->off;
+            return true;
+        }
+        break;
+    }
+    if (!flush(out, pv)) return false;
+    *pv = (pending){off, len, delim, true};
+    return true;
+}
+
+static bool piece_end(span_vec *out, pretok_behavior b, pending *pv) {
+    (void)b;
+    return flush(out, pv);
+}
+
 owl_status pretok_split(const pretok *p, const char *text, size_t len, pretok_span **spans, size_t *n_spans) {
     span_vec cur = {0}, next = {0};
     owl_status st = OWL_OK;
@@ -256,6 +317,7 @@ owl_status pretok_split(const pretok *p, const char *text, size_t len, pretok_sp
     for (int r = 0; r < p->n; r++) {
         next.n = 0;
         for (size_t s = 0; s < cur.n; s++) {
+            pending prev = {0, 0, false, false};
             const char *sub = text + cur.v[s].off;
             size_t sublen = cur.v[s].len, pos = 0, last = 0;
             while (pos < sublen) {
@@ -284,11 +346,14 @@ owl_status pretok_split(const pretok *p, const char *text, size_t len, pretok_sp
                     while (pos < sublen && ((unsigned char)sub[pos] & 0xC0) == 0x80) pos++;
                     continue;
                 }
-                if (ms > last && !span_push(&next, cur.v[s].off + last, ms - last)) goto nomem;
-                if (!span_push(&next, cur.v[s].off + ms, me - ms)) goto nomem;
+                if (ms > last && !piece(&next, cur.v[s].off + last, ms - last, p->invert[r], p->behavior[r], &prev))
+                    goto nomem;
+                if (!piece(&next, cur.v[s].off + ms, me - ms, !p->invert[r], p->behavior[r], &prev)) goto nomem;
                 last = pos = me;
             }
-            if (last < sublen && !span_push(&next, cur.v[s].off + last, sublen - last)) goto nomem;
+            if (last < sublen && !piece(&next, cur.v[s].off + last, sublen - last, p->invert[r], p->behavior[r], &prev))
+                goto nomem;
+            if (!piece_end(&next, p->behavior[r], &prev)) goto nomem;
         }
         span_vec tmp = cur;
         cur = next;

@@ -52,6 +52,24 @@ typedef struct pretok pretok;
 owl_status pretok_new(pretok_type type, pretok **out);
 /* A pre-tokenizer from n (<= 8) regexes, applied in order as above. */
 owl_status pretok_new_regexes(const char *const *regexes, int n, pretok **out);
+/* tokenizer.json's Split behaviours: what becomes of the matches
+ * (the delimiters; with invert, of the text between them). */
+typedef enum pretok_behavior {
+    PRETOK_ISOLATED,    /* a piece of its own */
+    PRETOK_REMOVED,     /* dropped */
+    PRETOK_MERGED_PREV, /* joined to the piece before it */
+    PRETOK_MERGED_NEXT, /* joined to the piece after it */
+    PRETOK_CONTIGUOUS,  /* runs of delimiters are one piece */
+} pretok_behavior;
+
+typedef struct pretok_step {
+    const char *regex;
+    pretok_behavior behavior;
+    bool invert;
+} pretok_step;
+
+/* A pre-tokenizer from n (<= 8) steps, each cutting every piece in turn. */
+owl_status pretok_new_steps(const pretok_step *steps, int n, pretok **out);
 void pretok_free(pretok *p);
 
 /* A piece of text: bytes [off, off + len). */
@@ -60,7 +78,8 @@ typedef struct pretok_span {
 } pretok_span;
 
 /* Cuts text[0..len) (valid UTF-8) into words. *spans is malloc'd by the
- * call (free()); *n_spans words, in order, covering the text. */
+ * call (free()); *n_spans words, in order, covering the text (but for what
+ * a Removed step drops). */
 owl_status pretok_split(const pretok *p, const char *text, size_t len, pretok_span **spans,
                         size_t *n_spans);
 

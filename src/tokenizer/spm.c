@@ -84,6 +84,8 @@ static int32_t spm_piece(const tokenizer *t, const char *s, size_t n, bool merge
 
 static bool spm_try(const tokenizer *t, const char *buf, const spm_sym *sym, spm_heap *h, int32_t l, int32_t r) {
     if (l < 0 || r < 0) return true;
+    /* Metaspace with split: every "▁" starts a word of its own */
+    if (t->spm_split && sym[r].n >= 3 && memcmp(buf + sym[r].off, "\xE2\x96\x81", 3) == 0) return true;
     uint32_t size = sym[l].n + sym[r].n;
     int32_t id = spm_piece(t, buf + sym[l].off, size, true);
     if (id < 0) return true;

@@ -1,4 +1,9 @@
 /* utf8.c — encoding and strict decoding of UTF-8 for the tokenizer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/mem.h"
+#include "../base/status.h"
 #include "vocab.h"
 
 size_t utf8_encode(uint32_t cpt, char out[4]) {
@@ -62,3 +67,46 @@ size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cpt) {
     *cpt = v;
     return len;
 }
+
+/* A copy of text with every byte that does not start a well-formed
+ * character replaced by U+FFFD; NULL with *same set when text is valid. */
+char *utf8_sanitize(const char *text, size_t len, size_t *out_len, bool *same) {
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    uint32_t cpt;
+    *same = false;
+    while (i < len) {
+        size_t k = utf8_decode(s + i, len - i, &cpt);
+        if (!k) break;
+        i += k;
+    }
+    if (i == len) {
+        *same = true;
+        *out_len = len;
+        return NULL;
+    }
+    size_t cap;
+    if (!size_mul(len, 3, &cap)) {
+        owl_err(OWL_ERR_NOMEM, "text too long");
+        return NULL;
+    }
+    char *o = owl_xmalloc(cap);
+    if (!o) return NULL;
+    memcpy(o, text, i);
+    size_t m = i;
+    while (i < len) {
+        size_t k = utf8_decode(s + i, len - i, &cpt);
+        if (k) {
+            memcpy(o + m, s + i, k);
+            m += k;
+            i += k;
+        } else {
+            memcpy(o + m, "\xEF\xBF\xBD", 3);
+            m += 3;
+            i += 1;
+        }
+    }
+    *out_len = m;
+    return o;
+}
+

@@ -8,6 +8,7 @@
 
 #include "../base/mem.h"
 #include "../base/status.h"
+#include "normalize.h"
 #include "vocab.h"
 
 owl_status tok_ids_push(tok_ids *ids, owl_token id) {
@@ -31,6 +32,7 @@ void tokenizer_free(tokenizer *t) {
     free(t->piece_off);
     pairmap_free(&t->merges);
     pretok_free(t->pretok);
+    normalizer_free(t->norm);
     free(t->special);
     free(t->special_lens);
     strmap_free(&t->special_map);

@@ -25,6 +25,9 @@ enum {
     TOK_LSTRIP = 1 << 6,       /* eats the spaces before it */
     TOK_RSTRIP = 1 << 7,       /* eats the spaces after it */
     TOK_NOMERGE = 1 << 8,      /* SPM from merges: no merge forms this piece */
+    TOK_SINGLE_WORD = 1 << 9,  /* tokenizer.json: matched only between non-word characters */
+    TOK_NORMALIZED = 1 << 10,  /* tokenizer.json: matched in the normalized text */
+    TOK_ADDED = 1 << 11,       /* tokenizer.json: an added token (only these are split out) */
 };
 
 typedef enum tok_kind {
@@ -78,6 +81,18 @@ struct tokenizer {
 
     bool add_bos, add_eos, add_space_prefix, clean_spaces;
     bool strip_lead_space; /* decoding removes one leading space (tokenizer_decode) */
+
+    /* tokenizer.json's pipeline (hf set): added tokens matched leftmost-
+     * longest (non-normalized ones in the raw text, then normalized ones in
+     * each normalized piece), the normalizer, then the pre-tokenizer:
+     * byte-level BPE: prefix_space (ByteLevel add_prefix_space) and the
+     * regex steps of pretok; SPM: Metaspace (spaces -> "▁", "▁" in front
+     * per meta_prepend, spm_split) or the normalizer's own "▁" */
+    bool hf;
+    struct normalizer *norm; /* NULL: none */
+    bool prefix_space;
+    enum { META_NONE, META_NEVER, META_FIRST, META_ALWAYS } meta_prepend;
+    bool spm_split;
     /* tokenizer.json's post-processor: with add_special, these ids go
      * before and after the text's (instead of add_bos/add_eos) */
     bool has_post;
@@ -136,5 +151,9 @@ static inline size_t utf8_len_lead(unsigned char c) {
 /* Decodes one well-formed UTF-8 character at s[0..n): its length, or 0 if
  * the bytes there are not a complete well-formed character. */
 size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cpt);
+/* A malloc'd copy of text with each byte that starts no well-formed
+ * character replaced by U+FFFD; NULL with *same set when text is valid
+ * (NULL without *same: out of memory). */
+char *utf8_sanitize(const char *text, size_t len, size_t *out_len, bool *same);
 
 #endif

@@ -369,48 +369,7 @@ static void test_random(const char *vocab_name, bool spm) {
     gguf_close(g);
 }
 
-/* tokenizer.json files that are wrong or unsupported: refused, with the
- * file and the problem in the message */
-static void test_bad_json(void) {
-    static const struct {
-        const char *name, *json, *msg;
-        owl_status want;
-    } cases[] = {
-        {"syntax", "{\"model\": ", "tokenizer.json:", OWL_ERR_FORMAT},
-        {"nomodel", "{}", "model.type", OWL_ERR_FORMAT},
-        {"wordpiece", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}}", "WordPiece", OWL_ERR_UNSUPPORTED},
-        {"badid", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": -3}, \"merges\": []}, "
-                  "\"decoder\": {\"type\": \"ByteLevel\"}}", "not a valid id", OWL_ERR_FORMAT},
-        {"badmerge", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [7]}, "
-                     "\"decoder\": {\"type\": \"ByteLevel\"}}", "merges[0]", OWL_ERR_FORMAT},
-        {"badregex", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, "
-                     "\"pre_tokenizer\": {\"type\": \"Split\", \"behavior\": \"Isolated\", "
-                     "\"pattern\": {\"Regex\": \"(unclosed\"}}, \"decoder\": {\"type\": \"ByteLevel\"}}",
-         "regex", OWL_ERR_UNSUPPORTED},
-        {"metaspace", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, "
-                      "\"pre_tokenizer\": {\"type\": \"Metaspace\"}}", "Metaspace", OWL_ERR_UNSUPPORTED},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char dir[4096], path[4200];
-        snprintf(dir, sizeof dir, "%s/tokjson_%s", check_env("OWL_TMP"), cases[i].name);
-        snprintf(path, sizeof path, "mkdir -p '%s'", dir);
-        CHECK(system(path) == 0, "mkdir %s", dir);
-        snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-        FILE *f = fopen(path, "wb");
-        fputs(cases[i].json, f);
-        fclose(f);
-        tokenizer *t = NULL;
-        owl_status st = tokenizer_from_hf_dir(dir, &t);
-        CHECK(st == cases[i].want && t == NULL && strstr(owl_last_error(), cases[i].msg), "%s: status %d, \"%s\"",
-              cases[i].name, st, owl_last_error());
-    }
-    tokenizer *t = NULL;
-    CHECK(tokenizer_from_hf_dir("/nonexistent-owl-dir", &t) == OWL_ERR_IO && t == NULL, "missing folder: %s",
-          owl_last_error());
-}
-
 int main(void) {
-    test_bad_json();
     test_random("gpt-2", false);
     test_random("llama-spm", true);
     test_handcrafted();
