@@ -48,7 +48,8 @@ owl_status owl_chat_apply(const owl_model *model, const owl_chat_msg *msgs, size
     if (!out) return owl_err(OWL_ERR_ARG, "owl_chat_apply: out is NULL");
     *out = NULL;
     if (!model) return owl_err(OWL_ERR_ARG, "owl_chat_apply: model is NULL");
-    owl_token bos = tokenizer_bos(model->tok);
-    return chat_template_apply(tokenizer_chat_template(model->tok), bos >= 0 ? tokenizer_text(model->tok, bos) : NULL,
-                               msgs, n_msgs, add_generation_prompt, out);
+    owl_token bos = tokenizer_bos(model->tok), eos = tokenizer_eos(model->tok);
+    return chat_template_render(tokenizer_chat_template(model->tok), bos >= 0 ? tokenizer_text(model->tok, bos) : NULL,
+                                eos >= 0 ? tokenizer_text(model->tok, eos) : NULL, msgs, n_msgs, add_generation_prompt,
+                                out);
 }

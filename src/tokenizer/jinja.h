@@ -11,8 +11,10 @@
  * Sandbox: a template reaches nothing outside the context it is given (no
  * file, process, import or include); loop iterations, call depth, output
  * size and memory are bounded by the constants below and exceeding one is
- * an OWL_ERR_FORMAT error naming the limit. raise_exception(msg) fails with
- * OWL_ERR_ARG and msg in the message; syntax errors say line:column. */
+ * an OWL_ERR_FORMAT error naming the limit, as is a syntax error (with its
+ * line and column). A template that fails on what it was given (its
+ * raise_exception(msg), with msg in the message, or Python's TypeError,
+ * UndefinedError... with the template line) fails with OWL_ERR_ARG. */
 #ifndef OWL_TOKENIZER_JINJA_H
 #define OWL_TOKENIZER_JINJA_H
 

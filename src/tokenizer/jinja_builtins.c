@@ -567,7 +567,9 @@ static int64_t numi(jval v) { return v.kind == JV_INT ? v.u.i : (int64_t)v.u.b; 
 static jval repeat(jctx *c, const jnode *at, jval seq, int64_t times) {
     if (times < 0) times = 0;
     size_t unit = seq.kind == JV_STR ? seq.u.s.n : seq.u.l->n;
-    if (unit && (uint64_t)times > c->max_output / unit) jfail_at(c, at, "template exceeded the output size in a *");
+    if (unit && (uint64_t)times > c->max_output / unit)
+        jfail(c, OWL_ERR_FORMAT, "template line %d: template exceeded %zu bytes in a repetition", at->line,
+              c->max_output);
     if (seq.kind == JV_STR) {
         jbuf b = {0};
         for (int64_t i = 0; i < times; i++) jb_add(c, &b, seq.u.s.s, seq.u.s.n);

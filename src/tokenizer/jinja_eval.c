@@ -420,6 +420,8 @@ static void free_chunks(jctx *c) {
         free(k);
     }
     c->chunks = NULL;
+    free(c->scratch);
+    c->scratch = NULL;
 }
 
 static owl_status render(jctx *c, const char *tmpl, json_t *context, char **out) {

@@ -199,6 +199,7 @@ struct jctx {
     /* arena */
     jchunk *chunks;
     size_t mem;
+    void *scratch; /* malloc'd working memory of the lexer (its tokens), freed with the arena */
     /* limits */
     size_t max_output;
     long iterations;

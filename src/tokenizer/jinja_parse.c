@@ -30,10 +30,12 @@ typedef enum { T_TEXT, T_VAR_BEGIN, T_VAR_END, T_BLOCK_BEGIN, T_BLOCK_END, T_NAM
 typedef struct tok {
     ttype type;
     int line, col;
-    const char *s; /* text, name, string value or operator */
-    size_t n;
-    int64_t i;
-    double f;
+    uint32_t n;    /* length of s */
+    union {
+        const char *s; /* text, name, string value or operator */
+        int64_t i;
+        double f;
+    };
 } tok;
 
 typedef struct parser {
@@ -75,15 +77,16 @@ static void where(parser *p, size_t off, int *line, int *col) {
     p->w_ls = ls;
     p->w_line = l;
     *line = l;
-    *col = (int)ju_len(p->src + ls, off - ls) + 1;
+    *col = (int)(off - ls) + 1; /* bytes from the line start */
 }
 
 static tok *emit(parser *p, ttype type, size_t off) {
-    if (p->n == p->cap) {
+    if (p->n == p->cap) { /* in ctx->scratch, not the arena: the array grows by copies */
         size_t cap = p->cap ? p->cap * 2 : 256;
-        tok *nt = ja_alloc(p->c, cap * sizeof(tok));
-        if (p->n) memcpy(nt, p->t, p->n * sizeof(tok));
+        tok *nt = realloc(p->t, cap * sizeof(tok));
+        if (!nt) jfail(p->c, OWL_ERR_NOMEM, "out of memory parsing a template");
         p->t = nt;
+        p->c->scratch = nt;
         p->cap = cap;
     }
     tok *t = &p->t[p->n++];
@@ -198,8 +201,9 @@ static void lex_string(parser *p, size_t *i, size_t end) {
         }
     }
     tok *t = emit(p, T_STR, start);
+    if (b.n > UINT32_MAX) perr(p, t->line, t->col, "string literal too long");
     t->s = b.p ? b.p : "";
-    t->n = b.n;
+    t->n = (uint32_t)b.n;
     *i = k + 1;
 }
 
@@ -238,7 +242,7 @@ static char lex_tag(parser *p, size_t *i, bool block, size_t tag_start) {
             while (k < p->len && (is_alpha(s[k]) || is_digit(s[k]))) k++;
             tok *t = emit(p, T_NAME, st);
             t->s = s + st;
-            t->n = k - st;
+            t->n = (uint32_t)(k - st);
         } else if (is_digit(ch)) {
             size_t st = k;
             bool fl = false;
@@ -287,7 +291,7 @@ static char lex_tag(parser *p, size_t *i, bool block, size_t tag_start) {
             if ((ch == ')' || ch == ']' || ch == '}') && depth > 0) depth--;
             tok *t = emit(p, T_OP, k);
             t->s = s + k;
-            t->n = n;
+            t->n = (uint32_t)n;
             k += n;
         }
     }
@@ -297,7 +301,7 @@ static void emit_text(parser *p, size_t off, size_t n) {
     if (!n) return;
     tok *t = emit(p, T_TEXT, off);
     t->s = p->src + off;
-    t->n = n;
+    t->n = (uint32_t)n;
 }
 
 /* {% raw %} at src[k] (after the opening '{%' and sign)? Sets *body_start */
@@ -1152,6 +1156,7 @@ jnode *jparse(jctx *c, const char *src, size_t *n_out, jnode ***body) {
     parser p = {.c = c, .w_line = 1};
     /* newlines to \n, one trailing newline dropped */
     size_t n = strlen(src);
+    if (n > UINT32_MAX / 2) jfail(c, OWL_ERR_FORMAT, "template too long (%zu bytes)", n);
     char *s = ja_alloc(c, n + 1);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1171,5 +1176,7 @@ jnode *jparse(jctx *c, const char *src, size_t *n_out, jnode ***body) {
     parse_body(&p, &v, NULL);
     *n_out = v.n;
     *body = v.v;
+    free(p.t);
+    c->scratch = NULL;
     return NULL;
 }

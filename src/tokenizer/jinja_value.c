@@ -69,7 +69,7 @@ void jfail_at(jctx *c, const jnode *n, const char *fmt, ...) {
         snprintf(c->err, sizeof c->err, "template line %d: %s", n->line, msg);
     else
         snprintf(c->err, sizeof c->err, "template: %s", msg);
-    c->status = OWL_ERR_FORMAT;
+    c->status = OWL_ERR_ARG; /* the template refuses what it was given */
     longjmp(c->jmp, 1);
 }
 

@@ -58,15 +58,13 @@ int main(void) {
         const char *tmpl = json_string_value(json_object_get(root, "template"));
         json_t *cases = json_object_get(root, "cases");
         size_t ok = 0, n_text = 0, ok_text = 0;
+
         for (size_t i = 0; i < json_array_size(cases); i++) {
             json_t *cs = json_array_get(cases, i);
             const char *want = json_string_value(json_object_get(cs, "text"));
             const char *want_err = json_string_value(json_object_get(cs, "error"));
             char *got = NULL;
-            double t0 = now_s();
             owl_status st = jinja_render_opts(tmpl, json_object_get(cs, "context"), &opts, &got);
-            seconds += now_s() - t0;
-            renders++;
             bool same;
             if (want) {
                 n_text++;
@@ -90,8 +88,22 @@ int main(void) {
             free(got);
         }
         size_t n = json_array_size(cases);
-        printf("%-52s %zu/%zu match (%zu/%zu renderings, %zu refusals)\n", names[f], ok, n, ok_text, n_text,
-               n - n_text);
+        /* speed: the fastest of 3 passes over the cases (the machine may be busy) */
+        double best = 1e9;
+        for (int pass = 0; pass < 3; pass++) {
+            double t0 = now_s();
+            for (size_t i = 0; i < n; i++) {
+                char *got = NULL;
+                jinja_render_opts(tmpl, json_object_get(json_array_get(cases, i), "context"), &opts, &got);
+                free(got);
+            }
+            double t = now_s() - t0;
+            if (t < best) best = t;
+        }
+        seconds += best;
+        renders += n;
+        printf("%-52s %zu/%zu match (%zu/%zu renderings, %zu refusals), %.0f us a render\n", names[f], ok, n,
+               ok_text, n_text, n - n_text, n ? best / (double)n * 1e6 : 0.0);
         CHECK(ok_text >= 10, "%s: only %zu renderings match", names[f], ok_text);
         total += n;
         total_ok += ok;
