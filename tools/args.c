@@ -132,6 +132,33 @@ int args_parse(const arg_cmd *cmd, const arg_opt *opts, size_t n_opts, int argc,
     return ARGS_OK;
 }
 
+/* "  NAMES  text", the text wrapped at spaces to 80 columns, continuation
+ * lines indented under its first line; '\1' is a space that never breaks */
+static void print_wrapped(FILE *f, const char *names, const char *text) {
+    enum { COL = 31, WIDTH = 80 };
+    fprintf(f, "  %-28s ", names);
+    if (strlen(names) > 28) fprintf(f, "\n%*s", COL, ""); /* long names: text on the next line */
+    int col = COL;
+    for (const char *p = text; *p;) {
+        while (*p == ' ') p++;
+        size_t word = strcspn(p, " ");
+        if (!word) break;
+        if (col > COL) {
+            if (col + 1 + (int)word > WIDTH) {
+                fprintf(f, "\n%*s", COL, "");
+                col = COL;
+            } else {
+                fputc(' ', f);
+                col++;
+            }
+        }
+        for (size_t i = 0; i < word; i++) fputc(p[i] == '\1' ? ' ' : p[i], f);
+        col += (int)word;
+        p += word;
+    }
+    fputc('\n', f);
+}
+
 void args_usage(FILE *f, const arg_cmd *cmd, const arg_opt *opts, size_t n_opts) {
     fprintf(f, "usage: owl %s %s\n\n", cmd->name, cmd->synopsis);
     if (cmd->about) fprintf(f, "%s\n\n", cmd->about);
@@ -146,15 +173,17 @@ void args_usage(FILE *f, const arg_cmd *cmd, const arg_opt *opts, size_t n_opts)
         switch (o->kind) {
         case ARG_FLAG: break;
         case ARG_STR:
-            if (*(const char **)o->dst) snprintf(def, sizeof def, " (default %s)", *(const char **)o->dst);
+            if (*(const char **)o->dst) snprintf(def, sizeof def, " (default\1%s)", *(const char **)o->dst);
             break;
-        case ARG_INT: snprintf(def, sizeof def, " (default %d)", (int)*(int32_t *)o->dst); break;
-        case ARG_FLOAT: snprintf(def, sizeof def, " (default %g)", (double)*(float *)o->dst); break;
+        case ARG_INT: snprintf(def, sizeof def, " (default\1%d)", (int)*(int32_t *)o->dst); break;
+        case ARG_FLOAT: snprintf(def, sizeof def, " (default\1%g)", (double)*(float *)o->dst); break;
         case ARG_U64:
-            snprintf(def, sizeof def, " (default %llu)", (unsigned long long)*(uint64_t *)o->dst);
+            snprintf(def, sizeof def, " (default\1%llu)", (unsigned long long)*(uint64_t *)o->dst);
             break;
         }
-        fprintf(f, "  %-28s %s%s\n", names, o->help, def);
+        char text[512];
+        snprintf(text, sizeof text, "%s%s", o->help, def);
+        print_wrapped(f, names, text);
     }
     fprintf(f, "  %-28s %s\n", "-h, --help", "show this help and exit");
     if (cmd->footer) fprintf(f, "\n%s\n", cmd->footer);
