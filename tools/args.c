@@ -67,7 +67,8 @@ static int set_value(const arg_cmd *cmd, const arg_opt *o, const char *name, con
         const char *s = v;
         while (*s == ' ') s++;
         if (*s == '-' || *s == '+') return bad_value(cmd, o, name, v);
-        unsigned long long x = strtoull(v, &end, 0);
+        bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+        unsigned long long x = strtoull(v, &end, hex ? 16 : 10);
         if (!*v || *end || errno) return bad_value(cmd, o, name, v);
         *(uint64_t *)o->dst = (uint64_t)x;
         return ARGS_OK;

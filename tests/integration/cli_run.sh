@@ -86,6 +86,13 @@ gen sg -p "$Q" --temp 0 -n 24
 same s1 s1b "the same seed gave two texts"
 same s1 s1c "-s 1 and --seed 1 differ"
 differ s1 s2 "seeds 1 and 2 gave the same text"
+# seeds are decimal (a leading zero is not octal) or 0x hexadecimal
+gen s010 -p "$Q" --temp 0.8 --seed 010 -n 24
+gen s10 -p "$Q" --temp 0.8 --seed 10 -n 24
+gen s0x10 -p "$Q" --temp 0.8 --seed 0x10 -n 24
+gen s16 -p "$Q" --temp 0.8 --seed 16 -n 24
+same s010 s10 "--seed 010 is not --seed 10"
+same s0x10 s16 "--seed 0x10 is not --seed 16"
 # sampling with a flat distribution departs from greedy
 gen hot -p "$Q" --temp 1.5 --top-k 0 --top-p 1 --min-p 0 --seed 3 -n 24
 differ hot sg "temperature 1.5 without filters gave the greedy text"
