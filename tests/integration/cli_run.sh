@@ -74,6 +74,9 @@ want='The capital of France is Paris.'
 grep -q -F "\"generated\": \"$want\\n" "$G.json" && ok || bad "the fixture no longer generates '$want'"
 [ "$(cat "$T/ref.out")" = "$want" ] && ok || bad "greedy chat answer '$(cat "$T/ref.out")', llama.cpp '$want'"
 grep -q 'generation: 7 tokens' "$T/ref.err" && ok || bad "did not stop at the end-of-generation token: $(cat "$T/ref.err")"
+# the fp32 reference path (--exact) gives the same answer
+gen ref_exact -p "$CHAT" --temp 0 -n 64 --exact
+same ref ref_exact "--exact answers the chat prompt differently"
 
 # sampling: a seed fixes the text, another seed changes it
 Q='Once upon a time, in a small village,'
