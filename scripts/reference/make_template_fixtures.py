@@ -212,3 +212,128 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+# ---- language features: small templates, each on its own context ------------------------------------------
+# Rendered the same way (transformers' environment) into tests/fixtures/jinja/features.json for
+# tests/unit/test_jinja.c.
+
+FEATURE_CTX = {
+    "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": " Héllo, wörld! "},
+                 {"role": "assistant", "content": "Hi.", "tool_calls": [CALL]}],
+    "s": "Hello World", "u": "日本語テキスト", "n": 7, "f": 2.5, "t": True, "z": None,
+    "l": [3, 1, 2], "d": {"b": 2, "a": 1, "c": {"x": [1, 2.0, "y"]}}, "e": [], "tools": TOOLS,
+}
+
+FEATURES = [
+    # whitespace control, trim_blocks, lstrip_blocks, comments, raw
+    "a\n  {% if t %}\n    b\n  {% endif %}\nc",
+    "a  {%- if t -%}  b  {%- endif -%}  c",
+    "x {# comment #}\ny\n  {# own line #}\nz",
+    "{{ 'a' }}\n{{ 'b' }}\n",
+    "  {%+ if t %}keep{% endif %}\n",
+    "{% if t +%}\nnewline kept{% endif %}",
+    "{% raw %}{{ not evaluated }} {% if %}{% endraw %}!",
+    "line1\r\nline2\r\n{% if t %}\r\nx{% endif %}\n\n",
+    "{{- ' lead' -}}   \n  {{- 'trail ' -}}",
+    # literals, operators, printing
+    "{{ 1 + 2 * 3 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 2 ** 10 }} {{ 7 / 2 }} {{ 6 / 2 }}",
+    "{{ 0.1 + 0.2 }} {{ 1e20 }} {{ 1.5e-7 }} {{ 100.0 }} {{ 1/3 }} {{ 2.5 * 4 }} {{ -0.0 }} {{ 123456789.125 }}",
+    "{{ 'a' ~ 1 ~ none ~ true ~ 2.0 }} {{ 'x' * 3 }} {{ [1] + [2, 3] }} {{ 'ab' + 'cd' }}",
+    "{{ none }} {{ true }} {{ false }} {{ [1, 'a', none, true, 1.5] }} {{ {'k': 'v', 'n': [1]} }} {{ ('t',) }} {{ (1, 2) }}",
+    "{{ \"it's\" }} {{ ['it\\'s', \"q\\\"\", 'a\\nb'] }} {{ 'tab\\there' }} {{ '\\u00e9\\x41' }}",
+    "{{ 1 < 2 }} {{ 'a' < 'b' }} {{ [1, 2] == [1, 2] }} {{ 1 == 1.0 }} {{ 1 != 2 }} {{ 2 >= 2 }} {{ true == 1 }}",
+    "{{ 'ell' in s }} {{ 3 in l }} {{ 'a' in d }} {{ 'q' not in s }} {{ 5 not in l }}",
+    "{{ t and 'yes' }} {{ z or 'fallback' }} {{ not t }} {{ e or 'empty' }} {{ 0 and 1 }}",
+    "{{ 'yes' if t else 'no' }} {{ 'yes' if z else 'no' }} [{{ 'only' if z }}]",
+    "{{ s[0] }} {{ s[-1] }} {{ s[1:4] }} {{ s[::-1] }} {{ s[::2] }} {{ l[1:] }} {{ l[::-1] }} {{ u[2:4] }} {{ u[::-1] }} {{ s[-3:] }}",
+    "{{ d.a }} {{ d['b'] }} {{ d.c.x[2] }} {{ messages[1].role }} {{ l.1 }} [{{ d.missing }}] [{{ messages[5] }}]",
+    # statements
+    "{% set x = 5 %}{% set y, w = 1, 2 %}{{ x + y + w }}",
+    "{% set ns = namespace(found=false, n=0) %}{% for m in messages %}{% if m.role == 'user' %}{% set ns.found = true %}{% endif %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.found }} {{ ns.n }}",
+    "{% set v = 1 %}{% for i in l %}{% set v = i %}{% endfor %}{{ v }}",
+    "{% for i in l %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ loop.first }}/{{ loop.last }}/{{ loop.length }}/{{ loop.previtem }}/{{ loop.nextitem }} {% endfor %}",
+    "{% for i in l %}{{ loop.cycle('odd', 'even') }}{% endfor %}",
+    "{% for i in e %}x{% else %}empty{% endfor %} {% for i in l if i > 1 %}{{ i }}{{ loop.length }}{% endfor %}",
+    "{% for i in range(10) %}{% if i == 2 %}{% continue %}{% endif %}{% if i == 5 %}{% break %}{% endif %}{{ i }}{% endfor %}",
+    "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %} {% for k in d %}{{ k }}{% endfor %}",
+    "{% for c in 'héllo' %}[{{ c }}]{% endfor %} {% for a, b in [[1, 2], [3, 4]] %}{{ a * b }}{% endfor %}",
+    "{% if n > 10 %}big{% elif n > 5 %}medium{% elif n > 0 %}small{% else %}neg{% endif %}",
+    "{% set block %}  captured {{ n }}  {% endset %}[{{ block }}]",
+    "{% set block | upper | trim %}  captured  {% endset %}[{{ block }}]",
+    "{% filter upper %}shout {{ s }}{% endfilter %}",
+    "{% macro m(a, b='dflt', c=none) %}<{{ a }}|{{ b }}|{{ c }}|{{ varargs }}|{{ kwargs }}>{% endmacro %}{{ m(1) }}{{ m(1, 2, 3, 4) }}{{ m(a=1, c=3, zz=9) }}",
+    "{% macro outer() %}[{{ caller() }}]{% endmacro %}{% call outer() %}inside {{ n }}{% endcall %}",
+    "{% macro wrap(x) %}({{ caller(x * 2) }}){% endmacro %}{% call(v) wrap(4) %}v={{ v }}{% endcall %}",
+    "{% macro fact(k) %}{% if k <= 1 %}1{% else %}{{ k * fact(k - 1) | int }}{% endif %}{% endmacro %}{{ fact(6) }}",
+    "{% generation %}gen block {{ n }}{% endgeneration %}",
+    # filters
+    "{{ s | upper }} {{ s | lower }} {{ 'hello wORLD-foo' | title }} {{ 'hELLO' | capitalize }} {{ '  pad  ' | trim }}|{{ 'xxhixx' | trim('x') }}",
+    "{{ l | length }} {{ s | length }} {{ u | length }} {{ d | length }} {{ l | first }} {{ l | last }} {{ l | sort }} {{ l | sort(reverse=true) }} {{ l | reverse | list }} {{ l | sum }} {{ l | min }} {{ l | max }}",
+    "{{ l | join(', ') }} {{ messages | map(attribute='role') | join('/') }} {{ ['b', 'A', 'a', 'B'] | unique | list }} {{ [1, 2, 3, 4] | select('odd') | list }} {{ [1, 2, 3, 4] | reject('even') | list }}",
+    "{{ messages | selectattr('role', 'equalto', 'user') | list | length }} {{ messages | rejectattr('role', 'in', ['system', 'user']) | map(attribute='content') | first }} {{ messages | selectattr('tool_calls', 'defined') | list | length }}",
+    "{{ d | tojson }} {{ l | tojson }} {{ 'é\"\\n' | tojson }} {{ none | tojson }} {{ f | tojson }} {{ {'a': true} | tojson }}",
+    "{{ d | tojson(indent=2) }}\n{{ tools[0] | tojson(indent=4) }}\n{{ d | tojson(separators=(',', ':')) }} {{ d | tojson(sort_keys=true) }} {{ e | tojson(indent=2) }}",
+    "{{ d | items | list }} {{ d | dictsort }} {{ 'a,b,,c'.split(',') }} {{ ' a  b '.split() }} {{ 'a b c'.split(' ', 1) }}",
+    "{{ 'x' | default('dflt') }} {{ undefined_var | default('dflt') }} {{ '' | default('dflt', true) }} {{ z | default('dflt') }} {{ undefined_var | d('d2') }}",
+    "{{ '42' | int }} {{ '4.7' | int }} {{ 'abc' | int }} {{ 'abc' | int(-1) }} {{ 3.9 | int }} {{ '2.5' | float }} {{ 3 | float }} {{ 2.567 | round(2) }} {{ 2.5 | round }} {{ 3.5 | round }} {{ -3 | abs }}",
+    "{{ 'a\\nb\\n\\nc' | indent(2) }}|{{ 'a\\nb' | indent(3, true) }}|{{ 'a\\n\\nb' | indent(2, blank=true) }}",
+    "{{ 'aXbXc' | replace('X', '-') }} {{ 'aaa' | replace('a', 'b', 2) }} {{ n | string }} {{ l | string }} {{ 'one two  three' | wordcount }}",
+    "{{ [1, 2, 3, 4, 5] | batch(2) | list }} {{ 'a&b<c>\"d\\'' | escape }} {{ ('<' | safe) + '<' }} {{ '<b>' | safe }}",
+    "{{ [{'n': 'b', 'v': 2}, {'n': 'a', 'v': 1}] | sort(attribute='n') | map(attribute='v') | list }} {{ ['B', 'a', 'C'] | sort }} {{ ['B', 'a', 'C'] | sort(case_sensitive=true) }}",
+    "{{ [1, 2] | map('string') | join('+') }} {{ ['a', 'b'] | map('upper') | list }} {{ [' x ', 'y '] | map('trim') | list }}",
+    # tests
+    "{{ n is defined }} {{ nope is defined }} {{ nope is undefined }} {{ z is none }} {{ n is not none }} {{ s is string }} {{ n is number }} {{ f is float }} {{ n is integer }} {{ t is boolean }}",
+    "{{ d is mapping }} {{ l is mapping }} {{ l is iterable }} {{ s is iterable }} {{ n is iterable }} {{ l is sequence }} {{ n is odd }} {{ n is even }} {{ 9 is divisibleby 3 }} {{ n is in l }} {{ 1 is in l }}",
+    "{{ s is equalto 'Hello World' }} {{ n is eq 7 }} {{ n is ne 7 }} {{ n is lt 10 }} {{ n is gt 10 }} {{ n is ge 7 }} {{ n is le 6 }} {{ 'abc' is lower }} {{ 'ABC' is upper }} {{ t is true }} {{ t is false }} {{ z is sameas none }}",
+    # methods
+    "{{ s.upper() }} {{ s.lower() }} {{ ' x '.strip() }}|{{ ' x '.lstrip() }}|{{ ' x '.rstrip() }}|{{ 'xxaxx'.strip('x') }} {{ s.startswith('Hell') }} {{ s.endswith('ld') }} {{ s.startswith(('x', 'H')) }}",
+    "{{ s.replace('l', 'L') }} {{ s.find('o') }} {{ s.find('z') }} {{ s.count('l') }} {{ '-'.join(['a', 'b']) }} {{ s.title() }} {{ 'hello world'.capitalize() }} {{ 'a\\nb\\r\\nc'.splitlines() }} {{ '123'.isdigit() }}",
+    "{{ d.get('a') }} {{ d.get('zz') }} {{ d.get('zz', 'dv') }} {{ d.keys() | list }} {{ d.values() | list | length }} {{ l.index(2) }} {{ l.count(3) }}",
+    "{{ range(3) | list }} {{ range(1, 10, 3) | list }} {{ range(5, 0, -2) | list }} {{ dict(a=1, b=2) }} {{ namespace(a=1).a }}",
+    "{{ strftime_now('%Y-%m-%d %H:%M %b %B %A %a %d') }}",
+    "{{ messages[0]['content'] }}{% for message in messages[1:] %}|{{ message['role'] }}:{{ message['content'] | trim }}{% endfor %}",
+    "{{ (messages | last).tool_calls[0].function.arguments | tojson }} {{ messages[-1].tool_calls[0]['function']['name'] }}",
+    "{% set x = {'a': [1, {'b': 'c'}]} %}{{ x.a[1].b }} {{ x['a'][0] + 1 }} {{ x | length }}",
+    "{{ 'abc' ~ n ~ f }} {{ -n }} {{ +n }} {{ -f | abs }} {{ (1, 2)[0] }} {{ [3, 4][-1] }}",
+    # errors (jinja2 raises)
+    "{{ raise_exception('custom failure message') }}",
+    "{{ nope.attr }}",
+    "{{ nope['k'] }}",
+    "{{ 1 + 'a' }}",
+    "{% for x in z %}{{ x }}{% endfor %}",
+    "{{ l.append(4) }}",
+    "{{ 1 / 0 }}",
+    "{{ messages | map(attribute='role') | tojson }}",
+    "{{ n | length }}",
+    "{% set ns = namespace() %}{% set ns._x = 1 %}",
+    "{% set q = 1 %}{% set q.a = 2 %}",
+    "{{ 'a' < 1 }}",
+]
+
+
+def features():
+    cases = []
+    for t in FEATURES:
+        ctx = json.loads(json.dumps(FEATURE_CTX))
+        try:
+            compiled = ctu._compile_jinja_template(t)
+            compiled.environment.globals["strftime_now"] = fixed_strftime_now
+            text = compiled.render(**ctx)
+            cases.append({"template": t, "text": text})
+        except Exception as e:  # noqa: BLE001 - any failure of jinja2 is a failure owl must also report
+            cases.append({"template": t, "error": "%s: %s" % (type(e).__name__, e)})
+    out = os.path.join(OUT, "..", "jinja")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "features.json"), "w", encoding="utf-8") as f:
+        json.dump({"context": FEATURE_CTX, "cases": cases}, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    n_err = sum("error" in c for c in cases)
+    print("features: %d templates, %d render, %d raise" % (len(cases), len(cases) - n_err, n_err), file=sys.stderr)
+    for c in cases:
+        if "error" in c:
+            print("  error:", c["template"][:60], "->", c["error"][:100], file=sys.stderr)
+
+
+if __name__ == "__main__":
+    features()

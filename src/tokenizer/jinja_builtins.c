@@ -562,7 +562,7 @@ jval jb_call_method(jctx *c, const jnode *at, jmethod *m, jval *args, const char
 
 static bool is_num(jval v) { return v.kind == JV_INT || v.kind == JV_FLOAT || v.kind == JV_BOOL; }
 static double numf(jval v) { return v.kind == JV_FLOAT ? v.u.f : v.kind == JV_INT ? (double)v.u.i : (double)v.u.b; }
-static int64_t numi(jval v) { return v.kind == JV_INT ? v.u.i : (int64_t)v.u.b; }
+static int64_t numi(jval v) { return v.kind == JV_INT ? v.u.i : v.kind == JV_BOOL ? (int64_t)v.u.b : 0; }
 
 static jval repeat(jctx *c, const jnode *at, jval seq, int64_t times) {
     if (times < 0) times = 0;

@@ -95,6 +95,7 @@ static jval call_macro(jctx *c, const jnode *at, jmacro *m, jval *args, const ch
     size_t n_params = d->n_names, pos = 0;
     bool *set = ja_alloc(c, (n_params + 1) * sizeof(bool));
     jval varargs = jv_list_new(c, 0), kwargs = jv_dict_new(c, JV_DICT);
+    varargs.u.l->tuple = true;
     for (size_t i = 0; i < n; i++) {
         if (!kw[i]) {
             while (pos < n_params && set[pos]) pos++;
@@ -293,6 +294,8 @@ static void assign(jctx *c, jframe *f, const jnode *n, jval v) {
     if (n->op == 1) { /* ns.attr = v */
         jval ns = lookup(c, f, n->s, strlen(n->s));
         if (ns.kind != JV_NS) jfail_at(c, n, "cannot assign attribute on non-namespace object");
+        if (n->names[0][0] == '_')
+            jfail_at(c, n, "chat templates cannot store underscore-prefixed attributes on a namespace");
         jd_set(c, ns.u.d, jv_cstr(c, n->names[0]), v);
         return;
     }
@@ -320,19 +323,25 @@ static void exec_for(jctx *c, jframe *f, const jnode *n) {
         for (size_t i = 0; i < l->n; i++) {
             count_iteration(c, n);
             jframe *lf = frame_new(c, f);
-            jnode tmp = *n;
-            assign(c, lf, &tmp, l->v[i]);
+            assign(c, lf, n, l->v[i]);
             if (jv_truthy(eval(c, lf, n->b))) jl_push(c, kept.u.l, l->v[i]);
         }
         l = kept.u.l;
     }
     size_t len = l->n;
+    /* one scope and one loop object, renewed each iteration (a set in the
+     * body does not outlive its iteration, as in Jinja2) */
+    jframe *lf = frame_new(c, f);
+    jval loop = jv_dict_new(c, JV_DICT);
+    jdict *d = loop.u.d;
+    jval cyc = {.kind = JV_METHOD};
+    cyc.u.meth = ja_alloc(c, sizeof *cyc.u.meth);
+    cyc.u.meth->self = loop;
+    cyc.u.meth->name = "cycle";
     for (size_t i = 0; i < len; i++) {
         count_iteration(c, n);
-        jframe *lf = frame_new(c, f);
+        lf->n = 0;
         assign(c, lf, n, l->v[i]);
-        jval loop = jv_dict_new(c, JV_DICT);
-        jdict *d = loop.u.d;
         jd_set(c, d, jv_str("index", 5), jv_int((int64_t)i + 1));
         jd_set(c, d, jv_str("index0", 6), jv_int((int64_t)i));
         jd_set(c, d, jv_str("revindex", 8), jv_int((int64_t)(len - i)));
@@ -344,10 +353,6 @@ static void exec_for(jctx *c, jframe *f, const jnode *n) {
         jd_set(c, d, jv_str("depth0", 6), jv_int(0));
         jd_set(c, d, jv_str("previtem", 8), i ? l->v[i - 1] : jv_undef("there is no previous item"));
         jd_set(c, d, jv_str("nextitem", 8), i + 1 < len ? l->v[i + 1] : jv_undef("there is no next item"));
-        jval cyc = {.kind = JV_METHOD};
-        cyc.u.meth = ja_alloc(c, sizeof *cyc.u.meth);
-        cyc.u.meth->self = loop;
-        cyc.u.meth->name = "cycle";
         jd_set(c, d, jv_str("cycle", 5), cyc);
         frame_set(c, lf, "loop", loop);
         exec_body(c, lf, n->list, n->n);
