@@ -55,6 +55,11 @@ typedef struct kernel_table {
     /* f16 KV cache: dot of an f16 row with f32, and y += a * f16 row */
     float (*dot_f16)(const uint16_t *restrict a, const float *restrict x, int64_t n);
     void (*axpy_f16)(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
+    /* attention_head_f16, or a variant giving the same bits faster */
+    void (*attn_f16)(float *restrict out, const float *restrict q, const uint16_t *k,
+                     const uint16_t *v, size_t stride, const int32_t *restrict cells, int32_t N,
+                     int32_t D, float scale, float *restrict scores, float *restrict q16,
+                     const struct kernel_table *kt);
 } kernel_table;
 
 /* The table for this CPU (filled once, thread-safe). */
@@ -97,6 +102,10 @@ float dot_f16_avx2(const uint16_t *restrict a, const float *restrict x, int64_t 
 void act_quantize_q8_0_avx2(const float *restrict x, void *restrict dst, int64_t n);
 void act_quantize_q8_1_avx2(const float *restrict x, void *restrict dst, int64_t n);
 void axpy_f16_avx2(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
+void attention_head_f16_avx2(float *restrict out, const float *restrict q, const uint16_t *k,
+                             const uint16_t *v, size_t stride, const int32_t *restrict cells,
+                             int32_t N, int32_t D, float scale, float *restrict scores,
+                             float *restrict q16, const struct kernel_table *kt);
 float dot_avx2(const float *restrict a, const float *restrict b, int64_t n);
 void axpy_avx2(float *restrict y, float a, const float *restrict x, int64_t n);
 void gemm_tile_avx2(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,
@@ -161,6 +170,6 @@ void attention_head(float *restrict out, const float *restrict q, const float *k
 void attention_head_f16(float *restrict out, const float *restrict q, const uint16_t *k,
                         const uint16_t *v, size_t stride, const int32_t *restrict cells,
                         int32_t N, int32_t D, float scale, float *restrict scores,
-                        float *restrict q16, const kernel_table *kt);
+                        float *restrict q16, const struct kernel_table *kt);
 
 #endif

@@ -9,6 +9,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <string.h>
+
 #include "../base/f16.h"
 #include "../tensor/quants.h"
 
@@ -84,6 +86,76 @@ void axpy_f16_avx2(float *restrict y, float a, const uint16_t *restrict x, int64
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, v, _mm256_loadu_ps(y + i)));
     }
     for (; i < n; i++) y[i] += a * f16_to_f32(x[i]);
+}
+
+/* attention_head_f16 (attention.c) with the f16 dot and axpy above inlined:
+ * the same operations in the same order, so the same bits, without two
+ * indirect calls per cell. */
+void attention_head_f16_avx2(float *restrict out, const float *restrict q, const uint16_t *k,
+                             const uint16_t *v, size_t stride, const int32_t *restrict cells,
+                             int32_t N, int32_t D, float scale, float *restrict scores,
+                             float *restrict q16, const kernel_table *kt) {
+    (void)kt;
+    memset(out, 0, sizeof(float) * (size_t)D);
+    if (N <= 0) return;
+    act_round_f16(q16, q, D);
+    for (int32_t c = 0; c < N; c++) {
+        const uint16_t *kc = k + (size_t)cells[c] * stride;
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        int32_t i = 0;
+        for (; i + 16 <= D; i += 16) {
+            s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kc + i))),
+                                 _mm256_loadu_ps(q16 + i), s0);
+            s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kc + i + 8))),
+                                 _mm256_loadu_ps(q16 + i + 8), s1);
+        }
+        float d = hsum8(_mm256_add_ps(s0, s1));
+        for (; i < D; i++) d += f16_to_f32(kc[i]) * q16[i];
+        scores[c] = scale * d;
+    }
+    softmax(scores, N);
+    /* the weights rounded to f16, 8 at a time (F16C rounds to nearest even,
+     * as f32_to_f16 does) */
+    int32_t r = 0;
+    for (; r + 8 <= N; r += 8)
+        _mm256_storeu_ps(scores + r, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(scores + r),
+                                                                     _MM_FROUND_TO_NEAREST_INT)));
+    for (; r < N; r++) scores[r] = f16_to_f32(f32_to_f16(scores[r]));
+    if (D == 64) { /* the common head size: the output stays in registers */
+        __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0, o6 = o0, o7 = o0;
+        for (int32_t c = 0; c < N; c++) {
+            const __m128i *vc = (const __m128i *)(v + (size_t)cells[c] * stride);
+            const __m256 va = _mm256_set1_ps(scores[c]);
+            o0 = _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128(vc + 0)), o0);
+            o1 = _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128(vc + 1)), o1);
+            o2 = _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128(vc + 2)), o2);
+            o3 = _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128(vc + 3)), o3);
+            o4 = _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128(vc + 4)), o4);
+            o5 = _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128(vc + 5)), o5);
+            o6 = _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128(vc + 6)), o6);
+            o7 = _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128(vc + 7)), o7);
+        }
+        _mm256_storeu_ps(out, o0);
+        _mm256_storeu_ps(out + 8, o1);
+        _mm256_storeu_ps(out + 16, o2);
+        _mm256_storeu_ps(out + 24, o3);
+        _mm256_storeu_ps(out + 32, o4);
+        _mm256_storeu_ps(out + 40, o5);
+        _mm256_storeu_ps(out + 48, o6);
+        _mm256_storeu_ps(out + 56, o7);
+        return;
+    }
+    for (int32_t c = 0; c < N; c++) {
+        const uint16_t *vc = v + (size_t)cells[c] * stride;
+        const float p = scores[c];
+        const __m256 va = _mm256_set1_ps(p);
+        int32_t i = 0;
+        for (; i + 8 <= D; i += 8) {
+            __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vc + i)));
+            _mm256_storeu_ps(out + i, _mm256_fmadd_ps(va, vv, _mm256_loadu_ps(out + i)));
+        }
+        for (; i < D; i++) out[i] += p * f16_to_f32(vc[i]);
+    }
 }
 
 #endif /* __x86_64__ */

@@ -107,7 +107,7 @@ static void attn_items(const fwd *f, int64_t i0, int64_t i1, int ith) {
         float *out = ctx->att + (size_t)b * H * D + (size_t)h * D;
         const float *q = ctx->q + (size_t)b * H * D + (size_t)h * D;
         if (f16)
-            attention_head_f16(out, q, (const uint16_t *)kbase + (size_t)g * D,
+            ctx->kt->attn_f16(out, q, (const uint16_t *)kbase + (size_t)g * D,
                                (const uint16_t *)vbase + (size_t)g * D, (size_t)kv->row_elems,
                                cells, n_cells, D, scale, scores, q16, ctx->kt);
         else

@@ -443,9 +443,10 @@ static void test_qdot(const kernel_table *kt) {
     CHECK(worst < 1e-6, "%s axpy_f16: %g", kt->isa, worst);
 }
 
-static void test_attention_f16(const kernel_table *kt) {
-    enum { D = 32, NC = 20, STRIDE = 2 * D };
-    float kf[NC * STRIDE], vf[NC * STRIDE], q[D], out[D], scores[NC], q16[D];
+/* D = 64 takes the register-resident path of the AVX2 variant */
+static void test_attention_f16(const kernel_table *kt, const int D) {
+    enum { MAXD = 64, NC = 20, STRIDE = 2 * MAXD };
+    float kf[NC * STRIDE], vf[NC * STRIDE], q[MAXD], out[MAXD], scores[NC], q16[MAXD];
     uint16_t k[NC * STRIDE], v[NC * STRIDE];
     fill(kf, NC * STRIDE);
     fill(vf, NC * STRIDE);
@@ -453,7 +454,7 @@ static void test_attention_f16(const kernel_table *kt) {
     for (int i = 0; i < NC * STRIDE; i++) k[i] = f32_to_f16(kf[i]), v[i] = f32_to_f16(vf[i]);
     int32_t cells[NC];
     for (int c = 0; c < NC; c++) cells[c] = NC - 1 - c;
-    const float scale = 1.0f / sqrtf(D);
+    const float scale = 1.0f / sqrtf((float)D);
     attention_head_f16(out, q, k + D, v + D, STRIDE, cells, NC, D, scale, scores, q16, kt);
     double s[NC], mx = -1e30, tot = 0, worst = 0;
     for (int c = 0; c < NC; c++) {
@@ -470,6 +471,11 @@ static void test_attention_f16(const kernel_table *kt) {
     }
     /* the softmax weights are rounded to f16: about 2^-11 of each */
     CHECK(worst < 1e-3, "%s attention_head_f16: error %g", kt->isa, worst);
+    /* the table's variant gives the generic kernel's bits */
+    float out2[MAXD];
+    kt->attn_f16(out2, q, k + D, v + D, STRIDE, cells, NC, D, scale, scores, q16, kt);
+    CHECK(memcmp(out, out2, sizeof(float) * (size_t)D) == 0, "%s attn_f16 differs from attention_head_f16 (D %d)",
+          kt->isa, D);
 }
 
 static void test_rope_tables(void) {
@@ -499,7 +505,8 @@ int main(void) {
         test_rowdot(kt);
         test_attention(kt);
         test_qdot(kt);
-        test_attention_f16(kt);
+        test_attention_f16(kt, 32);
+        test_attention_f16(kt, 64);
     }
     test_act_quant();
     test_rope_tables();
