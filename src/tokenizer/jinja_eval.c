@@ -420,11 +420,7 @@ static void exec_body(jctx *c, jframe *f, jnode *const *body, size_t n) {
 /* ---- entry ------------------------------------------------------------------------- */
 
 static void free_chunks(jctx *c) {
-    for (jchunk *k = c->chunks, *nx; k; k = nx) {
-        nx = k->next;
-        free(k);
-    }
-    c->chunks = NULL;
+    ja_free_chunks(c);
     free(c->scratch);
     c->scratch = NULL;
 }

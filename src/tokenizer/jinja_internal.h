@@ -26,6 +26,7 @@ typedef struct jchunk {
 
 void *ja_alloc(jctx *c, size_t n); /* zeroed; fails the render when over the memory limit */
 char *ja_strndup(jctx *c, const char *s, size_t n);
+void ja_free_chunks(jctx *c); /* at the end of a render */
 
 /* ---- values ---------------------------------------------------------------- */
 

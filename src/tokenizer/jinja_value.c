@@ -3,6 +3,7 @@
  * strings quoted like Python), json.dumps as transformers' tojson calls it,
  * truthiness, equality and ordering. */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +14,56 @@
 
 /* ---- arena ----------------------------------------------------------------- */
 
+/* Standard chunks freed by one render are kept (up to JA_CACHE_BYTES) for
+ * the next one: a render of a big template uses ~0.5 MiB, and giving it
+ * back to the system each time costs more than the render itself. */
+enum { JA_CHUNK = 65536, JA_CACHE_BYTES = 4 << 20 };
+static pthread_mutex_t ja_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static jchunk *ja_cache;
+static size_t ja_cache_bytes;
+
+static jchunk *chunk_new(size_t cap) {
+    if (cap == JA_CHUNK) {
+        pthread_mutex_lock(&ja_cache_lock);
+        jchunk *k = ja_cache;
+        if (k) {
+            ja_cache = k->next;
+            ja_cache_bytes -= JA_CHUNK;
+        }
+        pthread_mutex_unlock(&ja_cache_lock);
+        if (k) return k;
+    }
+    return malloc(sizeof(jchunk) + cap);
+}
+
+void ja_free_chunks(jctx *c) {
+    for (jchunk *k = c->chunks, *nx; k; k = nx) {
+        nx = k->next;
+        bool kept = false;
+        if (k->cap == JA_CHUNK) {
+            pthread_mutex_lock(&ja_cache_lock);
+            if (ja_cache_bytes < JA_CACHE_BYTES) {
+                k->next = ja_cache;
+                ja_cache = k;
+                ja_cache_bytes += JA_CHUNK;
+                kept = true;
+            }
+            pthread_mutex_unlock(&ja_cache_lock);
+        }
+        if (!kept) free(k);
+    }
+    c->chunks = NULL;
+}
+
 void *ja_alloc(jctx *c, size_t n) {
     n = (n + 15) & ~(size_t)15;
     if (n == 0) n = 16;
     jchunk *k = c->chunks;
     if (!k || k->cap - k->used < n) {
-        size_t cap = n > 65536 ? n : 65536;
+        size_t cap = n > JA_CHUNK ? n : JA_CHUNK;
         if (c->mem + cap > JINJA_MAX_MEMORY)
             jfail(c, OWL_ERR_FORMAT, "template exceeded %d MiB of memory", JINJA_MAX_MEMORY >> 20);
-        jchunk *nk = malloc(sizeof *nk + cap);
+        jchunk *nk = chunk_new(cap);
         if (!nk) jfail(c, OWL_ERR_NOMEM, "out of memory rendering a template");
         c->mem += cap;
         nk->used = 0;
