@@ -7,9 +7,10 @@
  * test can never hang on it. One request per connection, HTTP/1.1:
  *
  *   GET /api/models/ORG/NAME/revision/REV[?blobs=true]
- *       200 {"id", "sha", "siblings": [{"rfilename", "size",
+ *       200 {"id", "sha", "siblings": [{"rfilename", "size", "blobId",
  *            "lfs": {"sha256", "size", "pointerSize"}}]}  (as the hub's
- *       model_info answer; lfs only for *.gguf, *.safetensors, *.bin)
+ *       model_info answer; lfs only for *.gguf, *.safetensors, *.bin;
+ *       blobId the git blob id, SHA-1 of "blob <size>\0" and the bytes)
  *   GET /ORG/NAME/resolve/REV/PATH
  *       LFS files: 302 to /cdn/ORG/NAME/PATH (the hub sends its CDN);
  *       others: the bytes
@@ -25,14 +26,15 @@
  *   --token T        /api and /resolve need "Authorization: Bearer T":
  *                    401 (X-Error-Code: GatedRepo) without it, 401 with
  *                    another token
- *   --drop-after N   the first file response longer than N bytes sends N
- *                    bytes of the body and closes the connection
+ *   --drop-after N   the first response for each file longer than N bytes
+ *                    sends N bytes of the body and closes the connection
  *   --corrupt        LFS files are served with one byte changed
  *   --api-json FILE  the API answers FILE's bytes instead (malformed lists)
  *   --cdn-host HOST  redirects go to http://HOST:PORT/cdn/... (another host
  *                    name for the same server, as the hub's CDN is)
  *
- * `hub_server --sha256 FILE` prints the sha256 it would list for FILE.
+ * `hub_server --sha256 FILE` prints the sha256 it would list for FILE,
+ * `hub_server --blob-id FILE` the git blob id.
  *
  * --log FILE gets one line per request:
  *   "GET /cdn/org/tiny/tiny.gguf status=206 from=1000 sent=1234 auth=0"
@@ -56,12 +58,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/sha1.h"
 #include "base/sha256.h"
 
 static const char *root, *token, *log_path, *api_json, *cdn_host;
 static int port;
 static long drop_after = -1;
-static bool corrupt, dropped;
+static bool corrupt;
+static char dropped[64][512]; /* the files already cut short once */
+static int n_dropped;
 static FILE *logf;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -123,6 +128,25 @@ static bool file_sha256(const char *path, char hex[65], long *size) {
     return true;
 }
 
+/* git hash-object: SHA-1 of "blob <size>\0" and the bytes */
+static bool file_blob_id(const char *path, long size, char hex[41]) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    sha1_ctx c;
+    sha1_init(&c);
+    char head[40];
+    int k = snprintf(head, sizeof head, "blob %ld", size);
+    sha1_update(&c, head, (size_t)k + 1);
+    unsigned char buf[1 << 14];
+    size_t r;
+    while ((r = fread(buf, 1, sizeof buf, f)) > 0) sha1_update(&c, buf, r);
+    fclose(f);
+    uint8_t d[20];
+    sha1_final(&c, d);
+    sha1_hex(d, hex);
+    return true;
+}
+
 static void repo_sha(const char *repo, char sha[41]) {
     sha256_ctx c;
     uint8_t d[32];
@@ -167,17 +191,17 @@ static void list_files(str *s, const char *dir, const char *rel, bool *first) {
             list_files(s, path, rpath, first);
             continue;
         }
-        char hex[65], item[4096];
+        char hex[65], blob[41], item[4096];
         long size = 0;
-        if (!file_sha256(path, hex, &size)) continue;
+        if (!file_sha256(path, hex, &size) || !file_blob_id(path, size, blob)) continue;
         if (is_lfs(e->d_name))
             snprintf(item, sizeof item,
                      "%s{\"rfilename\": \"%s\", \"size\": %ld, \"blobId\": \"%.40s\", "
                      "\"lfs\": {\"size\": %ld, \"sha256\": \"%s\", \"pointerSize\": 134}}",
                      *first ? "" : ", ", rpath, size, hex, size, hex);
         else
-            snprintf(item, sizeof item, "%s{\"rfilename\": \"%s\", \"size\": %ld, \"blobId\": \"%.40s\"}",
-                     *first ? "" : ", ", rpath, size, hex);
+            snprintf(item, sizeof item, "%s{\"rfilename\": \"%s\", \"size\": %ld, \"blobId\": \"%s\"}",
+                     *first ? "" : ", ", rpath, size, blob);
         str_add(s, item);
         *first = false;
     }
@@ -236,9 +260,11 @@ static void send_file(int fd, const char *path, const char *fs_path, long from, 
         return;
     }
     long limit = size - from;
-    if (drop_after >= 0 && !dropped && limit > drop_after) {
+    bool seen = false;
+    for (int i = 0; i < n_dropped; i++) seen = seen || !strcmp(dropped[i], fs_path);
+    if (drop_after >= 0 && !seen && limit > drop_after && n_dropped < 64) {
         limit = drop_after;
-        dropped = true;
+        snprintf(dropped[n_dropped++], sizeof dropped[0], "%s", fs_path);
     }
     fseek(f, from, SEEK_SET);
     long sent = 0, pos = from;
@@ -386,6 +412,13 @@ int main(int argc, char **argv) {
         long size;
         if (!file_sha256(argv[2], hex, &size)) return 2;
         printf("%s\n", hex);
+        return 0;
+    }
+    if (argc == 3 && !strcmp(argv[1], "--blob-id")) {
+        char hex[65], blob[41];
+        long size;
+        if (!file_sha256(argv[2], hex, &size) || !file_blob_id(argv[2], size, blob)) return 2;
+        printf("%s\n", blob);
         return 0;
     }
     for (int i = 1; i < argc; i++) {

@@ -4,7 +4,10 @@
  * The protocol, as the hub and huggingface_hub speak it:
  *   GET {endpoint}/api/models/ORG/NAME/revision/REV?blobs=true
  *     200 {"sha": "<40 hex>", "siblings": [{"rfilename": "a/b.gguf",
- *          "size": N, "lfs": {"sha256": "<64 hex>", "size": N}}, ...]}
+ *          "size": N, "blobId": "<40 hex>",
+ *          "lfs": {"sha256": "<64 hex>", "size": N}}, ...]}
+ *     An LFS file is checked against lfs.sha256; another file against
+ *     blobId, its git blob id: SHA-1 of "blob <size>\0" and the bytes.
  *     401/403 gated or private, 404 no such repository or revision; the
  *     hub says which in the X-Error-Code header (RepoNotFound,
  *     RevisionNotFound, GatedRepo, EntryNotFound).
@@ -33,6 +36,7 @@
 #include <unistd.h>
 
 #include "base/mem.h"
+#include "base/sha1.h"
 #include "base/sha256.h"
 #include "base/status.h"
 
@@ -332,6 +336,8 @@ typedef struct hub_file {
     uint64_t size;     /* HUB_SIZE_UNKNOWN when not listed */
     bool lfs;          /* sha256 below is the content's */
     char sha256[65];
+    bool has_blob;     /* not LFS, size known: blob_id is the git blob id */
+    char blob_id[41];
 } hub_file;
 
 typedef struct file_list {
@@ -419,6 +425,14 @@ static owl_status parse_info(const membuf *b, const char *repo, const char *incl
             f->lfs = true;
             f->size = lsize;
             memcpy(f->sha256, json_string_value(h), 65);
+        } else if (f->size != HUB_SIZE_UNKNOWN && json_object_get(s, "blobId")) {
+            json_t *b = json_object_get(s, "blobId");
+            if (!json_is_string(b) || !is_hex(json_string_value(b), 40)) {
+                st = owl_err(OWL_ERR_FORMAT, "%s: %s: the hub lists a bad blobId", repo, fname);
+                goto out;
+            }
+            f->has_blob = true;
+            memcpy(f->blob_id, json_string_value(b), 41);
         }
         f->name = owl_xstrndup(fname, strlen(fname));
         if (!f->name) {
@@ -442,7 +456,10 @@ typedef struct download {
     uint64_t written;     /* bytes in the .part now */
     uint64_t received;    /* bytes from the network, all attempts */
     bool started;         /* the first body byte of this transfer was seen */
-    bool hashing;
+    bool hashing;         /* LFS: sha256 of the bytes */
+    bool hashing_blob;    /* otherwise: git blob id, SHA-1 of a header and the bytes */
+    sha1_ctx sha1;
+    uint64_t blob_size;   /* the size in that header */
     uint64_t limit;       /* the listed size: a server sending more is cut off */
     bool too_long;
     sha256_ctx sha;
@@ -452,6 +469,22 @@ typedef struct download {
     hub_progress_fn cb;
     void *user;
 } download;
+
+/* starts the file's hashes over (a transfer from byte 0) */
+static void hash_reset(download *d) {
+    sha256_init(&d->sha);
+    sha1_init(&d->sha1);
+    if (d->hashing_blob) {
+        char head[40];
+        int k = snprintf(head, sizeof head, "blob %llu", (unsigned long long)d->blob_size);
+        sha1_update(&d->sha1, head, (size_t)k + 1); /* with its NUL */
+    }
+}
+
+static void hash_update(download *d, const void *p, size_t n) {
+    if (d->hashing) sha256_update(&d->sha, p, n);
+    if (d->hashing_blob) sha1_update(&d->sha1, p, n);
+}
 
 static size_t on_file(char *p, size_t size, size_t n, void *user) {
     download *d = user;
@@ -466,7 +499,7 @@ static size_t on_file(char *p, size_t size, size_t n, void *user) {
                 return 0;
             }
             d->offset = d->written = 0;
-            sha256_init(&d->sha);
+            hash_reset(d);
         }
     }
     if (d->limit != HUB_SIZE_UNKNOWN && len > d->limit - d->written) {
@@ -482,7 +515,7 @@ static size_t on_file(char *p, size_t size, size_t n, void *user) {
         }
         k += (size_t)w;
     }
-    if (d->hashing) sha256_update(&d->sha, p, len);
+    hash_update(d, p, len);
     d->written += len;
     d->received += len;
     if (d->cb) {
@@ -494,8 +527,8 @@ static size_t on_file(char *p, size_t size, size_t n, void *user) {
     return len;
 }
 
-/* feeds the first n bytes of fd to the hash */
-static owl_status hash_prefix(int fd, uint64_t n, sha256_ctx *sha, const char *path) {
+/* feeds the first n bytes of fd to the hashes */
+static owl_status hash_prefix(int fd, uint64_t n, download *d, const char *path) {
     enum { BUF = 1 << 16 };
     if (lseek(fd, 0, SEEK_SET) != 0) return owl_err(OWL_ERR_IO, "cannot seek %s: %s", path, strerror(errno));
     uint8_t *buf = owl_xmalloc(BUF);
@@ -509,7 +542,7 @@ static owl_status hash_prefix(int fd, uint64_t n, sha256_ctx *sha, const char *p
             st = owl_err(OWL_ERR_IO, "cannot read %s: %s", path, r < 0 ? strerror(errno) : "cut short");
             break;
         }
-        sha256_update(sha, buf, (size_t)r);
+        hash_update(d, buf, (size_t)r);
         n -= (uint64_t)r;
     }
     free(buf);
@@ -576,10 +609,13 @@ static owl_status fetch_file(http *h, const hub_pull_params *p, const char *sha,
         d->written = 0;
     }
     d->hashing = f->lfs;
+    d->hashing_blob = f->has_blob;
+    d->blob_size = f->size;
     d->limit = f->size;
     d->too_long = false;
-    sha256_init(&d->sha);
-    if (d->hashing && d->written && (st = hash_prefix(d->fd, d->written, &d->sha, part)) != OWL_OK) goto out;
+    hash_reset(d);
+    if ((d->hashing || d->hashing_blob) && d->written && (st = hash_prefix(d->fd, d->written, d, part)) != OWL_OK)
+        goto out;
 
     for (int attempt = 0;; attempt++) {
         if (f->size != HUB_SIZE_UNKNOWN && d->written == f->size) break; /* the .part is whole */
@@ -620,7 +656,7 @@ static owl_status fetch_file(http *h, const hub_pull_params *p, const char *sha,
                     goto out;
                 }
                 d->written = 0;
-                sha256_init(&d->sha);
+                hash_reset(d);
             }
             break;
         }
@@ -630,7 +666,7 @@ static owl_status fetch_file(http *h, const hub_pull_params *p, const char *sha,
                 goto out;
             }
             d->written = 0;
-            sha256_init(&d->sha);
+            hash_reset(d);
             if (attempt < p->retries) continue;
         }
         if (attempt < p->retries && transient(rc, code)) {
@@ -658,6 +694,20 @@ static owl_status fetch_file(http *h, const hub_pull_params *p, const char *sha,
                          "%s: %s: checksum mismatch (sha256 %.12s..., the hub lists %.12s...): the download was "
                          "corrupt and was removed; run owl pull again",
                          p->repo, f->name, hex, f->sha256);
+            goto out;
+        }
+    }
+    if (f->has_blob) {
+        uint8_t dg[20];
+        char hex[41];
+        sha1_final(&d->sha1, dg);
+        sha1_hex(dg, hex);
+        if (strcmp(hex, f->blob_id)) {
+            unlink(part);
+            st = owl_err(OWL_ERR_FORMAT,
+                         "%s: %s: checksum mismatch (git blob id %.12s..., the hub lists %.12s...): the download "
+                         "was corrupt and was removed; run owl pull again",
+                         p->repo, f->name, hex, f->blob_id);
             goto out;
         }
     }

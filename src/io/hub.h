@@ -13,8 +13,8 @@
  * {endpoint}/ORG/NAME/resolve/<sha>/<file>, following the hub's redirects
  * to its CDN, into <file>.part; an interrupted download continues from
  * the .part with an HTTP Range request. A finished file must have the size
- * the hub lists and, for LFS files, its sha256, or it is removed; then it
- * is renamed into place. The endpoint is $HF_ENDPOINT (default
+ * the hub lists and its checksum (sha256 for LFS files, else the git blob
+ * id), or it is removed; then it is renamed into place. The endpoint is $HF_ENDPOINT (default
  * https://huggingface.co) and $HF_TOKEN, when set, goes out as
  * "Authorization: Bearer". Errors are one line naming the repository and
  * what to do (HF_TOKEN for gated or private repositories). */

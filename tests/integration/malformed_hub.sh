@@ -2,9 +2,9 @@
 # malformed_hub.sh — `owl pull` given broken or hostile file lists by
 # tests/hub_server.c (--api-json): not JSON, no commit sha, siblings not a
 # list, paths that climb out of the cache or are absolute, a bad size, a
-# bad LFS entry, a listed size or sha256 the bytes do not match. Each is
-# one line on stderr and exit 1, nothing is written outside the cache, and
-# no file that failed its check is kept. Labelled malformed: the sanitizer
+# bad LFS entry or blobId, a listed size, sha256 or git blob id the bytes
+# do not match. Each is one line on stderr and exit 1, nothing is written
+# outside the cache, and no file that failed its check is kept. Labelled malformed: the sanitizer
 # pass runs it again.
 set -u
 unset HF_TOKEN HF_ENDPOINT
@@ -78,6 +78,10 @@ D=$T/cache.sha_wrong/hub/org/tiny/$SHA
 [ ! -e "$D/model.safetensors" ] && [ ! -e "$D/model.safetensors.part" ] && ok || bad "sha_wrong: the file was kept"
 D=$T/cache.size_wrong/hub/org/tiny/$SHA
 [ ! -e "$D/README.md" ] && [ ! -e "$D/README.md.part" ] && ok || bad "size_wrong: the file was kept"
+case_ blob_wrong '{"sha": "'$SHA'", "siblings": [{"rfilename": "README.md", "size": 7, "blobId": "'$SHA'"}]}' "checksum mismatch (git blob id"
+D=$T/cache.blob_wrong/hub/org/tiny/$SHA
+[ ! -e "$D/README.md" ] && [ ! -e "$D/README.md.part" ] && ok || bad "blob_wrong: the file was kept"
+case_ blob_bad '{"sha": "'$SHA'", "siblings": [{"rfilename": "README.md", "size": 7, "blobId": 7}]}' "bad blobId"
 # a file named in the list the server does not have: 404 for that file
 case_ missing_file '{"sha": "'$SHA'", "siblings": [{"rfilename": "absent.bin", "size": 3}]}' "absent.bin: not found"
 stop_server

@@ -2,12 +2,13 @@
 # pull.sh — `owl pull` against tests/hub_server.c, a stand-in for the
 # Hugging Face hub on 127.0.0.1 serving org/tiny (the tiny llama GGUF
 # fixture as an LFS file behind a 302 to /cdn/, a README, a file in a
-# subfolder). Checks: the files arrive byte-identical with refs/main
-# naming the commit, the server's sha256 agrees with sha256sum, a second
-# pull fetches nothing, a dropped connection is continued with a Range
-# request (server byte counts add up to the file size exactly), a pull
-# that gave up leaves a .part the next pull continues, corrupted bytes are
-# caught by the sha256 and removed, 401 without HF_TOKEN and success with
+# subfolder, a 229 KB text file). Checks: the files arrive byte-identical
+# with refs/main naming the commit, the server's sha256 and blob ids agree
+# with sha256sum and git, a second pull fetches nothing, dropped
+# connections are continued with Range requests for LFS and plain files
+# (server byte counts add up to the file sizes exactly), a pull that gave
+# up leaves a .part the next pull continues, corrupted bytes are caught by
+# the sha256 and removed, 401 without HF_TOKEN and success with
 # it (the token not following the redirect to another host), --include;
 # 404, a full disk and an unreachable endpoint give one line and exit 1;
 # `owl info` / `owl run -m org/tiny` find the cached copy offline.
@@ -33,6 +34,7 @@ mkdir -p "$R/sub"
 cp "$GGUF" "$R/tiny.gguf"
 printf '# tiny\nA random llama for tests.\n' >"$R/README.md"
 printf 'notes\n' >"$R/sub/notes.txt"
+seq 1 40000 >"$R/vocab.txt" # not LFS, big enough to be cut short
 SIZE=$(wc -c <"$GGUF" | tr -d ' ')
 
 # start_server NAME [options]: serves $T/root, logs to $T/NAME.log, sets PORT
@@ -49,11 +51,12 @@ start_server() {
     [ -n "$PORT" ] || { echo "FAIL: hub_server did not start" >&2; exit 1; }
 }
 
-# settle LOG: the server logs a request after its last byte went out, so
-# wait (at most 5 s) for the last file of a pull, sub/notes.txt, in LOG
-settle() {
+# logged PATTERN LOG: grep -q, given up to 5 s (the server logs a request
+# just after its last byte went out, which may be after owl exits)
+logged() {
     i=0
-    while ! grep -q "sub/notes.txt status=200" "$1" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    while ! grep -q -- "$1" "$2" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    grep -q -- "$1" "$2"
 }
 
 # pull CACHE [args]: owl pull against the server; stdout, stderr, rc in $T
@@ -64,6 +67,8 @@ pull() {
     rc=$?
 }
 lines() { wc -l <"$1" | tr -d ' '; }
+# one_error FILE: after any progress lines, exactly one "owl pull:" line, the last
+one_error() { [ "$(grep -c '^owl pull:' "$1")" -eq 1 ] && tail -n 1 "$1" | grep -q '^owl pull:'; }
 # sum of sent= over the log's lines matching a pattern
 sent() { grep "$2" "$1" | sed -n 's/.* sent=\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}'; }
 
@@ -75,14 +80,14 @@ pull "$C" org/tiny --revision main
 SHA=$(cat "$C/hub/org/tiny/refs/main" 2>/dev/null)
 echo "$SHA" | grep -qE '^[0-9a-f]{40}$' && ok || bad "refs/main holds '$SHA', not a commit sha"
 S=$C/hub/org/tiny/$SHA
-for f in tiny.gguf README.md sub/notes.txt; do
+for f in tiny.gguf README.md sub/notes.txt vocab.txt; do
     cmp -s "$R/$f" "$S/$f" && ok || bad "$f did not arrive byte-identical in $S"
 done
 [ -z "$(find "$C" -name '*.part')" ] && ok || bad "a .part file was left behind"
 [ "$(cat "$T/out")" = "$S/tiny.gguf" ] && ok || bad "owl pull printed '$(cat "$T/out")', expected $S/tiny.gguf"
-settle "$T/plain.log"
 # the LFS file went through the redirect, once, whole
-grep -q "resolve/$SHA/tiny.gguf status=302" "$T/plain.log" && ok || bad "tiny.gguf was not fetched through resolve/<sha> and a 302"
+logged "resolve/$SHA/tiny.gguf status=302" "$T/plain.log" && ok || bad "tiny.gguf was not fetched through resolve/<sha> and a 302"
+logged "/cdn/org/tiny/tiny.gguf status=200" "$T/plain.log" && ok || bad "tiny.gguf did not come from /cdn/"
 [ "$(sent "$T/plain.log" /cdn/)" = "$SIZE" ] && ok || bad "the CDN sent $(sent "$T/plain.log" /cdn/) bytes, the file has $SIZE"
 # the sha256 the server lists (src/base/sha256.c) is sha256sum's, so owl's
 # check is held to an independent hash
@@ -90,6 +95,12 @@ if command -v sha256sum >/dev/null; then
     want=$(sha256sum "$GGUF" | cut -c1-64)
     got=$("$OWL_HUB_SERVER" --sha256 "$GGUF")
     [ "$got" = "$want" ] && ok || bad "hub_server lists sha256 $got, sha256sum says $want"
+fi
+# and its blobId (src/base/sha1.c) is git's blob id
+if command -v git >/dev/null; then
+    want=$(git hash-object "$R/vocab.txt")
+    got=$("$OWL_HUB_SERVER" --blob-id "$R/vocab.txt")
+    [ "$got" = "$want" ] && ok || bad "hub_server lists blobId $got, git hash-object says $want"
 fi
 
 # a second pull finds everything cached and fetches nothing
@@ -121,32 +132,41 @@ rc=$?
 [ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && ok || bad "owl info org/tiny@v2 (revision not cached): exit $rc: $(cat "$T/err")"
 
 # ---- a dropped connection is continued in the same run -------------------
-DROP=3000000
-start_server drop --drop-after $DROP
+# (every file over 100000 bytes is cut once: the LFS file from the CDN and
+# vocab.txt from /resolve/, whose git blob id is then checked over both parts)
+CUT=100000
+VSIZE=$(wc -c <"$R/vocab.txt" | tr -d ' ')
+start_server drop --drop-after $CUT
 C=$T/cache2
 pull "$C" org/tiny
-[ "$rc" -eq 0 ] && ok || bad "owl pull through a dropped connection: exit $rc: $(cat "$T/err")"
-cmp -s "$GGUF" "$C/hub/org/tiny/$SHA/tiny.gguf" && ok || bad "tiny.gguf differs after a dropped connection"
-settle "$T/drop.log"
-grep -q "/cdn/org/tiny/tiny.gguf status=200 from=0 sent=$DROP " "$T/drop.log" && ok ||
-    bad "the server did not drop after $DROP bytes: $(grep cdn "$T/drop.log")"
-grep -q "/cdn/org/tiny/tiny.gguf status=206 from=$DROP sent=$((SIZE - DROP)) " "$T/drop.log" && ok ||
-    bad "the retry did not continue from byte $DROP: $(grep cdn "$T/drop.log")"
+[ "$rc" -eq 0 ] && ok || bad "owl pull through dropped connections: exit $rc: $(cat "$T/err")"
+for f in tiny.gguf vocab.txt; do
+    cmp -s "$R/$f" "$C/hub/org/tiny/$SHA/$f" && ok || bad "$f differs after a dropped connection"
+done
+logged "/cdn/org/tiny/tiny.gguf status=200 from=0 sent=$CUT " "$T/drop.log" && ok ||
+    bad "the server did not cut tiny.gguf after $CUT bytes: $(grep tiny.gguf "$T/drop.log")"
+logged "/cdn/org/tiny/tiny.gguf status=206 from=$CUT sent=$((SIZE - CUT)) " "$T/drop.log" && ok ||
+    bad "the retry did not continue tiny.gguf from byte $CUT: $(grep tiny.gguf "$T/drop.log")"
 [ "$(sent "$T/drop.log" /cdn/)" = "$SIZE" ] && ok || bad "the CDN sent $(sent "$T/drop.log" /cdn/) bytes in all, the file has $SIZE"
+logged "/vocab.txt status=200 from=0 sent=$CUT " "$T/drop.log" && ok ||
+    bad "the server did not cut vocab.txt after $CUT bytes: $(grep vocab "$T/drop.log")"
+logged "/vocab.txt status=206 from=$CUT sent=$((VSIZE - CUT)) " "$T/drop.log" && ok ||
+    bad "the retry did not continue vocab.txt from byte $CUT: $(grep vocab "$T/drop.log")"
+[ "$(sent "$T/drop.log" vocab.txt)" = "$VSIZE" ] && ok || bad "vocab.txt: $(sent "$T/drop.log" vocab.txt) bytes sent, it has $VSIZE"
 
 # ---- a pull that gave up leaves a .part that the next pull continues -----
+DROP=3000000
 start_server giveup --drop-after $DROP
 C=$T/cache3
 pull "$C" org/tiny --retries 0
-[ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && ok || bad "owl pull --retries 0 through a drop: exit $rc, expected 1 and one line: $(cat "$T/err")"
+[ "$rc" -eq 1 ] && one_error "$T/err" && ok || bad "owl pull --retries 0 through a drop: exit $rc, expected 1 and one line: $(cat "$T/err")"
 PART=$C/hub/org/tiny/$SHA/tiny.gguf.part
 [ "$(wc -c <"$PART" 2>/dev/null | tr -d ' ')" = "$DROP" ] && ok || bad "the .part does not hold the $DROP bytes received"
 pull "$C" org/tiny
 [ "$rc" -eq 0 ] && ok || bad "owl pull after an interrupted one: exit $rc: $(cat "$T/err")"
 cmp -s "$GGUF" "$C/hub/org/tiny/$SHA/tiny.gguf" && ok || bad "tiny.gguf differs after resuming"
 [ ! -e "$PART" ] && ok || bad "the .part is still there after the resumed pull"
-settle "$T/giveup.log"
-grep -q "/cdn/org/tiny/tiny.gguf status=206 from=$DROP sent=$((SIZE - DROP)) " "$T/giveup.log" && ok ||
+logged "/cdn/org/tiny/tiny.gguf status=206 from=$DROP sent=$((SIZE - DROP)) " "$T/giveup.log" && ok ||
     bad "the second pull did not continue from byte $DROP: $(grep cdn "$T/giveup.log")"
 [ "$(sent "$T/giveup.log" /cdn/)" = "$SIZE" ] && ok || bad "the CDN sent $(sent "$T/giveup.log" /cdn/) bytes over both pulls, the file has $SIZE"
 
@@ -155,7 +175,7 @@ start_server corrupt --corrupt
 C=$T/cache4
 pull "$C" org/tiny
 [ "$rc" -eq 1 ] && ok || bad "owl pull of a corrupted file: exit $rc, expected 1"
-[ "$(lines "$T/err")" -eq 1 ] && grep -q "tiny.gguf: checksum mismatch" "$T/err" && ok ||
+one_error "$T/err" && grep -q "tiny.gguf: checksum mismatch" "$T/err" && ok ||
     bad "a corrupted download was not reported as one checksum line: $(cat "$T/err")"
 D=$C/hub/org/tiny/$SHA
 [ ! -e "$D/tiny.gguf" ] && [ ! -e "$D/tiny.gguf.part" ] && ok || bad "the corrupted file was kept: $(ls "$D")"
@@ -176,13 +196,12 @@ pull "$C" org/tiny
 unset HF_TOKEN
 [ "$rc" -eq 0 ] && ok || bad "owl pull with HF_TOKEN: exit $rc: $(cat "$T/err")"
 cmp -s "$GGUF" "$C/hub/org/tiny/$SHA/tiny.gguf" && ok || bad "tiny.gguf differs when fetched with a token"
-settle "$T/token.log"
-grep -q "api/models/org/tiny/revision/main status=200 .* auth=1" "$T/token.log" && ok ||
+logged "api/models/org/tiny/revision/main status=200 .* auth=1" "$T/token.log" && ok ||
     bad "the token did not reach the API: $(cat "$T/token.log")"
-grep -q "resolve/$SHA/tiny.gguf status=302 .* auth=1" "$T/token.log" && ok ||
+logged "resolve/$SHA/tiny.gguf status=302 .* auth=1" "$T/token.log" && ok ||
     bad "the token did not reach /resolve/: $(cat "$T/token.log")"
 # the redirect leads to another host name (as the hub's CDN is): no token there
-grep -q "/cdn/org/tiny/tiny.gguf status=200 .* auth=0" "$T/token.log" && ok ||
+logged "/cdn/org/tiny/tiny.gguf status=200 .* auth=0" "$T/token.log" && ok ||
     bad "the token went along the redirect to the CDN host: $(grep cdn "$T/token.log")"
 
 # ---- 404s, an unreachable hub, a bad name: one line, exit 1 --------------
@@ -205,7 +224,7 @@ if [ -w /dev/full ]; then
     mkdir -p "$C/hub/org/tiny/$SHA"
     ln -s /dev/full "$C/hub/org/tiny/$SHA/tiny.gguf.part"
     pull "$C" org/tiny
-    [ "$rc" -eq 1 ] && [ "$(lines "$T/err")" -eq 1 ] && grep -q "tiny.gguf: the disk is full" "$T/err" && ok ||
+    [ "$rc" -eq 1 ] && one_error "$T/err" && grep -q "tiny.gguf: the disk is full" "$T/err" && ok ||
         bad "owl pull onto a full disk: exit $rc, expected 1 and one 'disk is full' line: $(cat "$T/err")"
 fi
 stop_server
