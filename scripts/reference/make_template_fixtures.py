@@ -20,6 +20,14 @@ One JSON file per template in tests/fixtures/templates/NAME.json:
    or {"context": {...}, "error": "message"}]}
 where context is exactly what the template sees.
 
+More templates, when given the path of llama.cpp's tests/test-chat-template.cpp
+(environment variable LLAMA_CPP_CHAT_TESTS; the source is only read for the
+template strings it carries, ~30 older models' templates): they go to
+tests/fixtures/templates-extra/ in the same layout.
+
+The language-feature fixture for tests/unit/test_jinja.c is written too
+(tests/fixtures/jinja/features.json, see FEATURES below).
+
 usage: scripts/reference/make_template_fixtures.py [shared_data_dir] [smollm2.gguf] [out_dir]
 """
 import datetime
@@ -123,6 +131,10 @@ EXTRA = {
         "functions": json.dumps([t["function"] for t in TOOLS], indent=4),
         "datetime": "2024-07-26 09:30",
     },
+    # transformers passes every special token, this one reads the additional ones
+    "llamacpp-ai-sage-GigaChat-20B-A3B-instruct": {
+        "additional_special_tokens": ["<|message_sep|>", "<|role_sep|>", "<|file_start|>", "<|file_end|>", "<|function_call|>"],
+    },
 }
 
 
@@ -186,9 +198,48 @@ def templates():
     return res
 
 
+def cpp_string(lit):
+    out, i = [], 0
+    esc = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
+    while i < len(lit):
+        ch = lit[i]
+        if ch == "\\" and i + 1 < len(lit):
+            out.append(esc.get(lit[i + 1], "\\" + lit[i + 1]))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def extra_templates():
+    path = os.environ.get("LLAMA_CPP_CHAT_TESTS")
+    if not path:
+        return []
+    import re
+    src = open(path, encoding="utf-8").read()
+    lit = r'(?:u8)?"((?:[^"\\]|\\.)*)"'
+    res = []
+    pat = re.compile(r"/\* \.name= \*/ " + lit + r",\s*/\* \.template_str= \*/ " + lit + r".*?/\* \.bos_token= \*/ "
+                     + lit + r",\s*/\* \.eos_token= \*/ " + lit, re.S)
+    seen = set()
+    for m in pat.finditer(src):
+        name, t, bos, eos = (cpp_string(g) for g in m.groups())
+        slug = re.sub(r"[^A-Za-z0-9.]+", "-", name).strip("-")[:60]
+        if slug in seen or t in seen:
+            continue
+        seen.add(slug)
+        seen.add(t)
+        res.append(("llamacpp-" + slug, "llama.cpp tests/test-chat-template.cpp: " + name, t, bos or "<s>", eos or "</s>"))
+    return res
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for name, source, t, bos, eos in templates():
+    extra_out = os.path.join(OUT, "..", "templates-extra")
+    for name, source, t, bos, eos in templates() + extra_templates():
+        out_dir = extra_out if name.startswith("llamacpp-") else OUT
+        os.makedirs(out_dir, exist_ok=True)
         cases = []
         n_ok = 0
         for msgs, gen, tools in conversations():
@@ -204,7 +255,7 @@ def main():
                 n_ok += 1
             except (jinja2.exceptions.TemplateError, TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
                 cases.append({"context": ctx, "error": "%s: %s" % (type(e).__name__, e)})
-        with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as f:
+        with open(os.path.join(out_dir, name + ".json"), "w", encoding="utf-8") as f:
             json.dump({"name": name, "source": source, "template": t, "cases": cases}, f, ensure_ascii=False, indent=1)
             f.write("\n")
         print("%-50s %2d rendered, %2d errors" % (name, n_ok, len(cases) - n_ok), file=sys.stderr)
