@@ -13,7 +13,13 @@ and with add_special_tokens=True, and decoded back with
 decode(ids, skip_special_tokens=False) to record whether the tokenizer
 gives the string back exactly.
 
-Output: tests/fixtures/tokenizer/parity-NAME.txt, one record per string:
+Then the variants (VARIANTS below: a base folder's tokenizer.json with its
+normalizer, pre-tokenizer, decoder, post-processor or added-token flags
+replaced, to reach the parts of the format the real files leave unused),
+1000 strings each.
+
+Output: tests/fixtures/tokenizer/parity-NAME.txt, one record per string
+(a variant's second line is "P <the patch as JSON>"):
 
     S <byte length>\\n<the string's bytes>\\n
     F <ids with add_special_tokens=False, space-separated>\\n
@@ -26,9 +32,11 @@ comment (#) naming the folder and the count.
 
 usage: scripts/reference/make_tokenizer_parity.py [N]   (default 5000)
 """
+import json
 import os
 import random
 import sys
+import tempfile
 
 from tokenizers import Tokenizer
 
@@ -182,40 +190,135 @@ def make_strings(rng, specials, n):
     return out
 
 
+# Variants: a base folder's tokenizer.json with some top-level parts
+# replaced ("added_tokens_update": entries set by id), to check the parts
+# of the format the five real files do not use against HF. The patch is
+# written into the fixture (line "P <json>"); the C test applies it the same
+# way to the same base file.
+ML = "\u2581"
+BL_NOREGEX = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
+VARIANTS = {
+    "llama2-metaspace-first": ("llama2", {
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Metaspace", "replacement": ML, "prepend_scheme": "first", "split": False},
+        "decoder": {"type": "Metaspace", "replacement": ML, "prepend_scheme": "first", "split": False}}),
+    "llama2-metaspace-always-split": ("llama2", {
+        "normalizer": {"type": "NFKC"},
+        "pre_tokenizer": {"type": "Metaspace", "replacement": ML, "prepend_scheme": "always", "split": True},
+        "decoder": {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": ML}, "content": " "},
+                                                    {"type": "ByteFallback"}, {"type": "Fuse"},
+                                                    {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}}),
+    "llama2-metaspace-never": ("llama2", {
+        "normalizer": {"type": "Lowercase"},
+        "pre_tokenizer": {"type": "Metaspace", "replacement": ML, "prepend_scheme": "never", "split": False},
+        "decoder": {"type": "Metaspace", "replacement": ML, "prepend_scheme": "never", "split": False},
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                                      {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+                           "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                           "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]},
+                                              "</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}}}),
+    "smollm2-normalizers": ("smollm2", {
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "NFKC"}, {"type": "Lowercase"}, {"type": "Strip", "strip_left": True, "strip_right": True},
+            {"type": "Replace", "pattern": {"String": "  "}, "content": " "},
+            {"type": "Replace", "pattern": {"Regex": "[0-9]{4,}"}, "content": "N"},
+            {"type": "Prepend", "prepend": "<"}]},
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}}),
+    "smollm2-bert": ("smollm2", {
+        "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "StripAccents"}, {"type": "Lowercase"}]},
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "BertPreTokenizer"}, BL_NOREGEX]},
+        "post_processor": {"type": "BertProcessing", "sep": ["<|im_end|>", 2], "cls": ["<|im_start|>", 1]}}),
+    "smollm2-splits": ("smollm2", {
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithNext", "invert": False},
+            {"type": "Punctuation", "behavior": "Contiguous"},
+            {"type": "Digits", "individual_digits": True},
+            {"type": "Split", "pattern": {"Regex": "[aeiou]+"}, "behavior": "MergedWithPrevious", "invert": False},
+            BL_NOREGEX]}}),
+    "smollm2-whitespace": ("smollm2", {
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Whitespace"},
+            {"type": "Split", "pattern": {"Regex": "\\p{Lu}+"}, "behavior": "Contiguous", "invert": True},
+            {"type": "Split", "pattern": {"Regex": "[xyz]"}, "behavior": "Removed", "invert": False},
+            BL_NOREGEX]}}),
+    "smollm2-added": ("smollm2", {
+        "normalizer": {"type": "Lowercase"},
+        "added_tokens_update": [
+            {"id": 1, "content": "<|im_start|>", "single_word": False, "lstrip": True, "rstrip": False,
+             "normalized": False, "special": True},
+            {"id": 2, "content": "<|im_end|>", "single_word": False, "lstrip": False, "rstrip": True,
+             "normalized": False, "special": True},
+            {"id": 28120, "content": "hello", "single_word": True, "lstrip": False, "rstrip": False,
+             "normalized": True, "special": False},
+            {"id": 6693, "content": "world", "single_word": False, "lstrip": True, "rstrip": True,
+             "normalized": False, "special": False}]}),
+}
+
+
+def apply_patch(j, patch):
+    j = dict(j)
+    for k, v in patch.items():
+        if k == "added_tokens_update":
+            added = [a for a in j["added_tokens"] if a["id"] not in {u["id"] for u in v}]
+            j["added_tokens"] = sorted(added + v, key=lambda a: a["id"])
+        else:
+            j[k] = v
+    return j
+
+
 def folders():
     for name in sorted(os.listdir(SHARED)):
         yield name, os.path.join(SHARED, name)
     yield "smollm2", os.path.join(FIX, "smollm2-hf")
 
 
+def write_fixture(name, tok, n, patch=None):
+    specials = sorted({a.content for a in tok.get_added_tokens_decoder().values()})
+    if patch and "added_tokens_update" in patch:
+        specials += [u["content"] for u in patch["added_tokens_update"]] * 4
+        specials += [" " + u["content"] + "  " for u in patch["added_tokens_update"]] * 2
+        specials += ["x" + u["content"] + "y" for u in patch["added_tokens_update"]] * 2
+    rng = random.Random(f"{SEED}-{name}")
+    rng.shuffle(specials)
+    strings = make_strings(rng, specials, n)
+    path = os.path.join(FIX, f"parity-{name}.txt")
+    n_rt = 0
+    with open(path, "wb") as f:
+        f.write(f"# {name}: {len(strings)} strings, tokenizers {__import__('tokenizers').__version__}\n".encode())
+        if patch is not None:
+            f.write(b"P " + json.dumps(patch, ensure_ascii=True).encode() + b"\n")
+        for s in strings:
+            plain = tok.encode(s, add_special_tokens=False).ids
+            full = tok.encode(s, add_special_tokens=True).ids
+            # where plain sits inside full: the additions are before and after it
+            k = next((k for k in range(len(full) - len(plain) + 1) if full[k:k + len(plain)] == plain), None)
+            if k is None:
+                raise SystemExit(f"{name}: add_special_tokens=True ids do not contain the plain ids for {s!r}")
+            before, after = full[:k], full[k + len(plain):]
+            rt = tok.decode(plain, skip_special_tokens=False) == s
+            n_rt += rt
+            b = s.encode("utf-8")
+            f.write(b"S %d\n" % len(b) + b + b"\n")
+            f.write(("F " + " ".join(map(str, plain)) + "\n").encode())
+            f.write(("T " + " ".join(map(str, before)) + " | " + " ".join(map(str, after)) + "\n").encode())
+            f.write(b"R %d\n" % rt)
+    print(f"{name}: {len(strings)} strings, round trip in HF {n_rt}/{len(strings)}, {os.path.getsize(path)} bytes")
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    for name, d in folders():
-        tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
-        specials = sorted({a.content for a in tok.get_added_tokens_decoder().values()})
-        rng = random.Random(f"{SEED}-{name}")
-        rng.shuffle(specials)
-        strings = make_strings(rng, specials, n)
-        path = os.path.join(FIX, f"parity-{name}.txt")
-        n_rt = 0
-        with open(path, "wb") as f:
-            f.write(f"# {name}: {len(strings)} strings, tokenizers {__import__('tokenizers').__version__}\n".encode())
-            for s in strings:
-                plain = tok.encode(s, add_special_tokens=False).ids
-                full = tok.encode(s, add_special_tokens=True).ids
-                # where plain sits inside full: the additions are before and after it
-                k = next((k for k in range(len(full) - len(plain) + 1) if full[k:k + len(plain)] == plain), None)
-                if k is None:
-                    raise SystemExit(f"{name}: add_special_tokens=True ids do not contain the plain ids for {s!r}")
-                before, after = full[:k], full[k + len(plain):]
-                rt = tok.decode(plain, skip_special_tokens=False) == s
-                n_rt += rt
-                b = s.encode("utf-8")
-                f.write(b"S %d\n" % len(b) + b + b"\n")
-                f.write(("F " + " ".join(map(str, plain)) + "\n").encode())
-                f.write(("T " + " ".join(map(str, before)) + " | " + " ".join(map(str, after)) + "\n").encode())
-                f.write(b"R %d\n" % rt)
-        print(f"{name}: {len(strings)} strings, round trip in HF {n_rt}/{len(strings)}, {os.path.getsize(path)} bytes")
+    dirs = dict(folders())
+    for name, d in dirs.items():
+        write_fixture(name, Tokenizer.from_file(os.path.join(d, "tokenizer.json")), n)
+    for name, (base, patch) in VARIANTS.items():
+        with open(os.path.join(dirs[base], "tokenizer.json"), encoding="utf-8") as f:
+            j = apply_patch(json.load(f), patch)
+        with tempfile.TemporaryDirectory() as tmp:
+            p = os.path.join(tmp, "tokenizer.json")
+            with open(p, "w", encoding="utf-8") as f:
+                json.dump(j, f)
+            write_fixture(name, Tokenizer.from_file(p), max(1000, n // 5), patch)
 
 
 if __name__ == "__main__":

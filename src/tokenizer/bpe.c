@@ -123,12 +123,21 @@ static owl_status bpe_word(const tokenizer *t, bpe_work *w, const unsigned char 
         w->sym = sym;
         w->sym_cap = n;
     }
+    /* a byte the vocabulary has no token for: with tokenizer.json it is
+     * dropped before merging (its neighbours meet, as in tokenizers'
+     * BPE without unk_token); from GGUF it stays as a barrier */
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        w->sym[i].id = t->byte_id[s[i]];
-        w->sym[i].prev = (int32_t)i - 1;
-        w->sym[i].next = i + 1 < n ? (int32_t)i + 1 : -1;
-        w->sym[i].alive = true;
+        int32_t id = t->byte_id[s[i]];
+        if (id < 0 && t->hf) continue;
+        w->sym[m].id = id;
+        w->sym[m].prev = (int32_t)m - 1;
+        w->sym[m].next = -1;
+        if (m) w->sym[m - 1].next = (int32_t)m;
+        w->sym[m].alive = true;
+        m++;
     }
+    n = m;
     w->heap_n = 0;
     for (size_t i = 1; i < n; i++)
         if (!try_pair(t, w, (int32_t)i - 1, (int32_t)i)) return OWL_ERR_NOMEM;

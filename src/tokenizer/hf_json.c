@@ -36,12 +36,11 @@
 
 #include "../base/mem.h"
 #include "../base/status.h"
+#include "hf_unicode.h"
 #include "normalize.h"
 #include "vocab.h"
 
 #define RE_BYTELEVEL "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
-#define RE_PUNCT "[\\p{P}!-/:-@\\[-`{-~]"
-#define RE_WORD "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}]"
 #define SPM_SPACE "\xE2\x96\x81"
 #define MAX_STEPS 8
 
@@ -73,6 +72,19 @@ static owl_status add_step(pre_plan *pl, const char *re, pretok_behavior b, bool
     if (pl->n == MAX_STEPS) return owl_err(OWL_ERR_UNSUPPORTED, "%s: more than %d pre-tokenizer steps", path, MAX_STEPS);
     pl->step[pl->n++] = (pretok_step){re, b, invert};
     return OWL_OK;
+}
+
+/* A step whose regex is a + b + c, built here. */
+static owl_status add_built(pre_plan *pl, const char *a, const char *b, const char *c, pretok_behavior beh, bool invert,
+                            const char *path) {
+    if (pl->n == MAX_STEPS) return owl_err(OWL_ERR_UNSUPPORTED, "%s: more than %d pre-tokenizer steps", path, MAX_STEPS);
+    size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+    char *re = owl_xmalloc(n);
+    if (!re) return OWL_ERR_NOMEM;
+    snprintf(re, n, "%s%s%s", a, b, c);
+    free(pl->owned[pl->n]);
+    pl->owned[pl->n] = re;
+    return add_step(pl, re, beh, invert, path);
 }
 
 static bool behavior_of(json_t *v, pretok_behavior *b) {
@@ -146,21 +158,28 @@ static owl_status pre_tokenizer(pre_plan *pl, json_t *pre, const char *path) {
         return OWL_OK;
     }
     if (strcmp(type, "Digits") == 0)
-        return add_step(pl, json_is_true(json_object_get(pre, "individual_digits")) ? "\\p{N}" : "\\p{N}+",
-                        PRETOK_ISOLATED, false, path);
+        return add_built(pl, "[", hf_re_numeric, json_is_true(json_object_get(pre, "individual_digits")) ? "]" : "]+",
+                         PRETOK_ISOLATED, false, path);
     if (strcmp(type, "Punctuation") == 0) {
         pretok_behavior b = PRETOK_ISOLATED;
         json_t *bj = json_object_get(pre, "behavior");
         if (bj && !behavior_of(bj, &b))
             return owl_err(OWL_ERR_FORMAT, "%s: Punctuation pre-tokenizer with an unknown behavior", path);
-        return add_step(pl, RE_PUNCT, b, false, path);
+        return add_built(pl, "[", hf_re_punct, "]", b, false, path);
     }
-    if (strcmp(type, "Whitespace") == 0)
-        return add_step(pl, RE_WORD "+|[^" RE_WORD "\\s]+", PRETOK_REMOVED, true, path);
+    if (strcmp(type, "Whitespace") == 0) { /* \w+|[^\w\s]+ */
+        size_t lw = strlen(hf_re_word);
+        char *mid = owl_xmalloc(2 * lw + 16);
+        if (!mid) return OWL_ERR_NOMEM;
+        snprintf(mid, 2 * lw + 16, "%s]+|[^%s", hf_re_word, hf_re_word);
+        st = add_built(pl, "[", mid, "\\s]+", PRETOK_REMOVED, true, path);
+        free(mid);
+        return st;
+    }
     if (strcmp(type, "WhitespaceSplit") == 0) return add_step(pl, "\\s+", PRETOK_REMOVED, false, path);
     if (strcmp(type, "BertPreTokenizer") == 0) {
         if ((st = add_step(pl, "\\s+", PRETOK_REMOVED, false, path))) return st;
-        return add_step(pl, RE_PUNCT, PRETOK_ISOLATED, false, path);
+        return add_built(pl, "[", hf_re_punct, "]", PRETOK_ISOLATED, false, path);
     }
     if (strcmp(type, "Metaspace") == 0) {
         json_t *rep = json_object_get(pre, "replacement"), *ps = json_object_get(pre, "prepend_scheme");

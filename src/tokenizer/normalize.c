@@ -1,9 +1,13 @@
 /* normalize.c — tokenizer.json normalizers; see normalize.h.
  *
  * Each step maps a whole buffer to a new one. Unicode forms and case come
- * from utf8proc; Lowercase is Unicode's default lowercase mapping per
- * character (U+0130 becomes "i" + U+0307, the one multi-character case
- * Rust's to_lowercase has). White space for Strip is the White_Space set. */
+ * from utf8proc, corrected by the tables of hf_unicode.c where tokenizers'
+ * Unicode data differs (the characters its normalizer leaves alone are
+ * copied, the text between them normalized); Lowercase is the default
+ * lowercase mapping per character (U+0130 becomes "i" + U+0307, the one
+ * multi-character case Rust's to_lowercase has). StripAccents removes
+ * what tokenizers counts as combining marks. White space for Strip is the
+ * White_Space set. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "normalize.h"
 
@@ -14,6 +18,7 @@
 
 #include "../base/mem.h"
 #include "../base/status.h"
+#include "hf_unicode.h"
 #include "vocab.h"
 
 #define MAX_STEPS 32
@@ -107,6 +112,49 @@ static bool sb_put(sbuf *b, const void *s, size_t n) {
     return true;
 }
 
+static bool in_list(const uint32_t *v, size_t n, uint32_t c) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid] == c) return true;
+        if (v[mid] < c) lo = mid + 1;
+        else hi = mid;
+    }
+    return false;
+}
+
+static bool in_ranges(const uint32_t (*r)[2], size_t n, uint32_t c) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c < r[mid][0]) hi = mid;
+        else if (c > r[mid][1]) lo = mid + 1;
+        else return true;
+    }
+    return false;
+}
+
+static uint32_t hf_lower(uint32_t c) {
+    size_t lo = 0, hi = hf_lower_delta_n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (hf_lower_delta[mid][0] == c) return hf_lower_delta[mid][1];
+        if (hf_lower_delta[mid][0] < c) lo = mid + 1;
+        else hi = mid;
+    }
+    return (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
+}
+
+static owl_status unicode_form(const unsigned char *u, size_t n, int fl, sbuf *o) {
+    if (n == 0) return OWL_OK;
+    utf8proc_uint8_t *dst = NULL;
+    utf8proc_ssize_t m = utf8proc_map(u, (utf8proc_ssize_t)n, &dst, (utf8proc_option_t)fl);
+    if (m < 0) return owl_err(OWL_ERR_INTERNAL, "normalizer: %s", utf8proc_errmsg(m));
+    bool ok = sb_put(o, dst, (size_t)m);
+    free(dst);
+    return ok ? OWL_OK : OWL_ERR_NOMEM;
+}
+
 /* One step on in[0..n) into o (emptied first). */
 static owl_status run_step(const norm_step *s, const char *in, size_t n, sbuf *o) {
     o->n = 0;
@@ -119,13 +167,24 @@ static owl_status run_step(const norm_step *s, const char *in, size_t n, sbuf *o
         int fl = UTF8PROC_STABLE;
         fl |= s->kind == NORM_NFC || s->kind == NORM_NFKC ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE;
         if (s->kind == NORM_NFKC || s->kind == NORM_NFKD) fl |= UTF8PROC_COMPAT;
-        if (n == 0) return OWL_OK;
-        utf8proc_uint8_t *dst = NULL;
-        utf8proc_ssize_t m = utf8proc_map(u, (utf8proc_ssize_t)n, &dst, (utf8proc_option_t)fl);
-        if (m < 0) return owl_err(OWL_ERR_INTERNAL, "normalizer: %s", utf8proc_errmsg(m));
-        bool ok = sb_put(o, dst, (size_t)m);
-        free(dst);
-        return ok ? OWL_OK : OWL_ERR_NOMEM;
+        const uint32_t *keep = s->kind == NORM_NFC ? hf_nfc_keep : s->kind == NORM_NFD ? hf_nfd_keep :
+                               s->kind == NORM_NFKC ? hf_nfkc_keep : hf_nfkd_keep;
+        size_t n_keep = s->kind == NORM_NFC ? hf_nfc_keep_n : s->kind == NORM_NFD ? hf_nfd_keep_n :
+                        s->kind == NORM_NFKC ? hf_nfkc_keep_n : hf_nfkd_keep_n;
+        size_t seg = 0; /* the text since the last kept character */
+        for (size_t i = 0; n_keep && i < n;) {
+            uint32_t c;
+            size_t k = utf8_decode(u + i, n - i, &c);
+            if (!k) k = 1, c = 0xFFFD;
+            if (c >= 0x80 && in_list(keep, n_keep, c)) {
+                owl_status st = unicode_form(u + seg, i - seg, fl, o);
+                if (st) return st;
+                if (!sb_put(o, in + i, k)) return OWL_ERR_NOMEM;
+                seg = i + k;
+            }
+            i += k;
+        }
+        return unicode_form(u + seg, n - seg, fl, o);
     }
     case NORM_LOWERCASE:
     case NORM_STRIP_ACCENTS:
@@ -136,7 +195,7 @@ static owl_status run_step(const norm_step *s, const char *in, size_t n, sbuf *o
             char e[8];
             size_t m;
             if (s->kind == NORM_STRIP_ACCENTS) {
-                if (utf8proc_category((utf8proc_int32_t)c) == UTF8PROC_CATEGORY_MN) {
+                if (in_ranges(hf_mark_ranges, hf_mark_ranges_n, c)) {
                     i += k;
                     continue;
                 }
@@ -146,7 +205,7 @@ static owl_status run_step(const norm_step *s, const char *in, size_t n, sbuf *o
                 memcpy(e, "i\xCC\x87", 3);
                 m = 3;
             } else {
-                m = utf8_encode((uint32_t)utf8proc_tolower((utf8proc_int32_t)c), e);
+                m = utf8_encode(hf_lower(c), e);
             }
             if (!sb_put(o, e, m)) return OWL_ERR_NOMEM;
             i += k;
