@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utf8proc.h>
 
 #include "jinja_internal.h"
 
@@ -143,30 +144,87 @@ static jval strip(jval s, jval *chars, bool left, bool right) {
     return jv_str(p, (size_t)(e - p));
 }
 
-static char up(char ch) { return ch >= 'a' && ch <= 'z' ? (char)(ch - 32) : ch; }
-static char lo(char ch) { return ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch; }
 static bool alpha(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (unsigned char)ch >= 0x80; }
 
-static jval map_case(jctx *c, jval s, int mode) { /* 0 lower, 1 upper, 2 capitalize, 3 str.title, 4 jinja title */
-    char *o = ja_alloc(c, s.u.s.n + 1);
-    bool start = true;
-    for (size_t i = 0; i < s.u.s.n; i++) {
-        char ch = s.u.s.s[i];
-        switch (mode) {
-        case 0: o[i] = lo(ch); break;
-        case 1: o[i] = up(ch); break;
-        case 2: o[i] = i == 0 ? up(ch) : lo(ch); break;
-        case 3:
-            o[i] = start ? up(ch) : lo(ch);
-            start = !alpha(ch);
-            break;
-        default:
-            o[i] = start ? up(ch) : lo(ch);
-            start = ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v' || ch == '-' ||
-                    ch == '(' || ch == '{' || ch == '[' || ch == '<';
-        }
+static bool cased(uint32_t cp) {
+    utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)cp);
+    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT;
+}
+
+static void put_cp(jctx *c, jbuf *b, uint32_t cp) {
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
     }
-    return jv_str(o, s.u.s.n);
+    jb_add(c, b, u, n);
+}
+
+/* one code point in upper (1), lower (0) or title (2) case, as Python
+ * maps it (utf8proc's simple mappings, plus German sharp s to "SS") */
+static void put_case(jctx *c, jbuf *b, uint32_t cp, int to) {
+    if (cp == 0xDF && to != 0) {
+        jb_add(c, b, to == 1 ? "SS" : "Ss", 2);
+        return;
+    }
+    utf8proc_int32_t m = to == 1 ? utf8proc_toupper((utf8proc_int32_t)cp)
+                       : to == 2 ? utf8proc_totitle((utf8proc_int32_t)cp)
+                                 : utf8proc_tolower((utf8proc_int32_t)cp);
+    put_cp(c, b, (uint32_t)m);
+}
+
+static bool jinja_word_break(uint32_t cp) {
+    return ju_space(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
+}
+
+/* 0 lower, 1 upper, 2 str.capitalize, 3 str.title, 4 Jinja's title filter */
+static jval map_case(jctx *c, jval s, int mode) {
+    bool ascii = true;
+    for (size_t i = 0; i < s.u.s.n && ascii; i++) ascii = (unsigned char)s.u.s.s[i] < 0x80;
+    jbuf b = {0};
+    bool start = true, prev_cased = false, prev_break = true;
+    size_t l;
+    for (size_t i = 0; i < s.u.s.n; i += l) {
+        uint32_t cp;
+        if (ascii) {
+            cp = (unsigned char)s.u.s.s[i];
+            l = 1;
+        } else {
+            cp = ju_decode(s.u.s.s + i, s.u.s.n - i, &l);
+        }
+        switch (mode) {
+        case 0: put_case(c, &b, cp, 0); break;
+        case 1: put_case(c, &b, cp, 1); break;
+        case 2: put_case(c, &b, cp, start ? 2 : 0); break;
+        case 3:
+            put_case(c, &b, cp, prev_cased ? 0 : 2);
+            prev_cased = cased(cp);
+            break;
+        default: {
+            bool brk = jinja_word_break(cp);
+            put_case(c, &b, cp, brk ? 0 : prev_break ? 1 : 0);
+            prev_break = brk;
+        }
+        }
+        start = false;
+    }
+    return b.p ? jb_val(&b) : jv_str("", 0);
 }
 
 static jval replace(jctx *c, jval s, jval old, jval new, int64_t count) {
