@@ -81,6 +81,38 @@ static void show(const char *name, const char *what, const char *s, size_t len, 
 
 #define MAXIDS 8192
 
+/* Time to tokenize 100 KB of text: the fixture's own bytes (all its
+ * strings, many scripts), then 100 KB of one letter, of spaces, of digits
+ * (the long words and runs that make regexes and merges slow). */
+static void time_100k(const char *name, tokenizer *t, const char *fix, size_t n_fix) {
+    enum { N = 100 * 1024 };
+    static char text[N];
+    const char *fills[] = {NULL, "a", " ", "7"};
+    double worst = 0;
+    for (int k = 0; k < 4; k++) {
+        if (fills[k]) {
+            memset(text, fills[k][0], N);
+        } else {
+            size_t m = n_fix < N ? n_fix : N;
+            memcpy(text, fix, m);
+            for (size_t i = m; i < N; i++) text[i] = fix[i % m];
+        }
+        owl_token *ids = NULL;
+        size_t n = 0;
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        owl_status st = tokenizer_encode(t, text, N, true, true, &ids, &n);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+        CHECK(st == OWL_OK && n > 0, "%s: 100 KB text %d: %s", name, k, owl_last_error());
+        if (getenv("OWL_VERBOSE")) printf("  %s fill %d: %.1f ms, %zu ids\n", name, k, ms, n);
+        if (ms > worst) worst = ms;
+        free(ids);
+    }
+    printf("%s: 100 KB of text in %.1f ms at worst (mixed text, one letter, spaces, digits)\n", name, worst);
+    CHECK(worst < 2000, "%s: 100 KB of text took %.0f ms", name, worst);
+}
+
 /* A variant: base_dir's tokenizer.json with the fixture's patch applied
  * (top-level keys replaced; "added_tokens_update": entries set by id),
  * written into OWL_TMP/hfvariant_NAME; false if that fails. */
@@ -201,6 +233,7 @@ static void run(const char *name, const char *base_dir, const char *fixture) {
         free(got2);
     }
     CHECK(p == buf + n, "%s: %s is cut short or malformed after %zu strings", name, fixture, n_str);
+    if (dir == base_dir) time_100k(name, t, buf, n);
     printf("%s: %zu/%zu ids identical, round trip %zu/%zu (%.1f MB/s)\n", name, n_ids_ok, n_str, n_rt_ok, n_rt,
            secs > 0 ? (double)bytes / secs / 1e6 : 0.0);
     CHECK(n_str >= (dir == base_dir ? 5000u : 1000u), "%s: only %zu strings", name, n_str);

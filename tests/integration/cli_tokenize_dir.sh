@@ -4,8 +4,8 @@
 # four folders of data/tokenizers and SmolLM2's tokenizer.json, the ids of
 # a few texts equal Hugging Face tokenizers' (read from the parity fixtures
 # of test_hf_tokenizers, both with and without --no-add-special); a folder
-# without tokenizer.json and `owl run` on a tokenizer folder fail with one
-# line and exit 1.
+# without tokenizer.json, a malformed tokenizer.json and `owl run` on a
+# tokenizer folder fail with one line and exit 1.
 set -u
 : "${OWL_BIN:?}" "${OWL_TMP:?}" "${OWL_FIXTURES:?}" "${OWL_SHARED_DIR:?}"
 T=$OWL_TMP/cli_tokenize_dir.$$
@@ -49,6 +49,14 @@ mkdir -p "$T/empty"
 rc=$?
 [ $rc -eq 1 ] && ok || bad "empty folder: exit $rc"
 [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "tokenizer.json" "$T/err" && ok || bad "empty folder: stderr '$(cat "$T/err")'"
+# a malformed tokenizer.json: one line naming the file, exit 1
+mkdir -p "$T/bad"
+printf '{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [["a", "z"]]}, "decoder": {"type": "ByteLevel"}}' >"$T/bad/tokenizer.json"
+"$OWL_BIN" tokenize -m "$T/bad" --ids "x" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc -eq 1 ] && ok || bad "malformed tokenizer.json: exit $rc"
+[ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "bad/tokenizer.json: model.merges\[0\]" "$T/err" && ok ||
+    bad "malformed tokenizer.json: stderr '$(cat "$T/err")'"
 # weights cannot come from a tokenizer folder: one line, exit 1
 "$OWL_BIN" run -m "$T/llama2" -p "hi" >"$T/out" 2>"$T/err"
 rc=$?
