@@ -641,6 +641,75 @@ static jval repeat(jctx *c, const jnode *at, jval seq, int64_t times) {
 
 static const char *const op_names[] = {"+", "-", "*", "/", "//", "%", "**"};
 
+/* Python's printf-style 'fmt % args': %s %r %d %i %f %e %g %x %o %c %% with
+ * flags, width and precision (no %(name)s) */
+static jval percent_format(jctx *c, const jnode *at, jval fmt, jval *args, size_t n) {
+    jbuf b = {0};
+    size_t k = 0;
+    const char *p = fmt.u.s.s, *e = p + fmt.u.s.n;
+    while (p < e) {
+        const char *q = memchr(p, '%', (size_t)(e - p));
+        if (!q) q = e;
+        jb_add(c, &b, p, (size_t)(q - p));
+        if (q == e) break;
+        p = q + 1;
+        if (p < e && *p == '%') {
+            jb_char(c, &b, '%');
+            p++;
+            continue;
+        }
+        char spec[32] = "%";
+        size_t sl = 1;
+        while (p < e && strchr("-+ #0123456789.", *p) && sl < 20) spec[sl++] = *p++;
+        if (p >= e) jfail_at(c, at, "incomplete format");
+        char conv = *p++;
+        if (k >= n) jfail_at(c, at, "not enough arguments for format string");
+        jval a = args[k++];
+        char tmp[512];
+        int len;
+        if (conv == 's' || conv == 'r') {
+            jbuf t = {0};
+            if (conv == 's') jv_write_str(c, &t, a);
+            else jv_write_repr(c, &t, a);
+            spec[sl++] = '.';
+            spec[sl++] = '*';
+            spec[sl++] = 's';
+            spec[sl] = 0;
+            if (sl == 4) { /* plain %s: no width to apply */
+                jb_add(c, &b, t.p ? t.p : "", t.n);
+                continue;
+            }
+            len = snprintf(tmp, sizeof tmp, spec, (int)t.n, t.p ? t.p : "");
+        } else if (strchr("dixXoc", conv)) {
+            if (!(a.kind == JV_INT || a.kind == JV_BOOL || a.kind == JV_FLOAT))
+                jfail_at(c, at, "%%%c format: a number is required, not %s", conv, jv_type_name(a));
+            long long v = a.kind == JV_FLOAT ? (long long)a.u.f : (long long)numi(a);
+            spec[sl++] = 'l';
+            spec[sl++] = 'l';
+            spec[sl++] = conv == 'i' ? 'd' : conv;
+            spec[sl] = 0;
+            if (conv == 'c') {
+                spec[sl - 3] = 'c';
+                spec[sl - 2] = 0;
+                len = snprintf(tmp, sizeof tmp, spec, (int)v);
+            } else {
+                len = snprintf(tmp, sizeof tmp, spec, v);
+            }
+        } else if (strchr("feEgG", conv)) {
+            if (!is_num(a)) jfail_at(c, at, "%%%c format: a number is required, not %s", conv, jv_type_name(a));
+            spec[sl++] = conv;
+            spec[sl] = 0;
+            len = snprintf(tmp, sizeof tmp, spec, numf(a));
+        } else {
+            jfail_at(c, at, "unsupported format character '%c'", conv);
+        }
+        if (len < 0 || (size_t)len >= sizeof tmp) jfail_at(c, at, "formatted value too long");
+        jb_add(c, &b, tmp, (size_t)len);
+    }
+    if (k < n) jfail_at(c, at, "not all arguments converted during string formatting");
+    return b.p ? jb_val(&b) : jv_str("", 0);
+}
+
 jval jb_binop(jctx *c, const jnode *at, int op, jval a, jval b) {
     if (a.kind == JV_UNDEF) fail_undef(c, at, a);
     if (b.kind == JV_UNDEF) fail_undef(c, at, b);
@@ -703,6 +772,10 @@ jval jb_binop(jctx *c, const jnode *at, int op, jval a, jval b) {
         jval r = buf.p ? jb_val(&buf) : jv_str("", 0);
         r.safe = a.safe;
         return r;
+    }
+    if (op == OP_MOD && a.kind == JV_STR) {
+        if (b.kind == JV_LIST && b.u.l->tuple) return percent_format(c, at, a, b.u.l->v, b.u.l->n);
+        return percent_format(c, at, a, &b, 1);
     }
     if (op == OP_ADD && a.kind == JV_LIST && b.kind == JV_LIST) {
         jval l = jv_list_new(c, a.u.l->n + b.u.l->n);
@@ -936,6 +1009,10 @@ jval jb_filter(jctx *c, const jnode *at, const char *name, jval in, jval *args, 
         if (!old || !new) jfail_at(c, at, "replace expects 2 arguments");
         return replace(c, str_of(c, in), str_of(c, *old), str_of(c, *new),
                        cnt && cnt->kind != JV_NONE ? need_int(c, at, *cnt, "replace") : -1);
+    }
+    if (NAMED(name, "format")) {
+        if (in.kind != JV_STR) in = str_of(c, in);
+        return percent_format(c, at, in, args, n);
     }
     if (NAMED(name, "wordcount")) return jv_int((int64_t)split(c, str_of(c, in), NULL, -1).u.l->n);
     if (NAMED(name, "indent")) {
