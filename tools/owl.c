@@ -14,6 +14,8 @@ static const struct {
     {"info", cmd_info, "architecture, hyperparameters and tensors of a model"},
     {"tokenize", cmd_tokenize, "token ids and pieces of a text"},
     {"pull", cmd_pull, "download a model repository from the Hugging Face hub"},
+    {"quantize", cmd_quantize, "rewrite a model's weights in another type (q4_0, q4_k_m, ...)"},
+    {"bench", cmd_bench, "prompt and generation speed in tokens/s, llama-bench style"},
 };
 
 static void usage(FILE *f) {
