@@ -3,7 +3,9 @@
  * merges of unknown tokens, broken post-processors and configs. Each must
  * be refused with one clear error (the file named, the problem said, one
  * line) and the right status, leaving nothing allocated (run under ASan);
- * a minimal well-formed file must load and tokenize. */
+ * a minimal well-formed file must load and tokenize; a richer one cut short
+ * at every byte and mutated 1500 times must never crash. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,8 +225,65 @@ static void test_good(void) {
     tokenizer_free(t);
 }
 
+/* A well-formed file cut short at every byte and with bytes changed
+ * (seeded): each load either fails with a message or gives a tokenizer
+ * that encodes and decodes; nothing crashes or leaks (under ASan). */
+static void test_mutations(void) {
+    static const char good[] =
+        "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2, \"\\u2581\": 3, \"<0x41>\": 4}, "
+        "\"merges\": [\"a b\"], \"byte_fallback\": false, \"unk_token\": null}, \"added_tokens\": [{\"id\": 5, "
+        "\"content\": \"<s>\", \"special\": true, \"lstrip\": true, \"rstrip\": false, \"normalized\": false, "
+        "\"single_word\": true}], \"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}, "
+        "{\"type\": \"Lowercase\"}]}, \"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": "
+        "\"Split\", \"pattern\": {\"Regex\": \"\\\\s+\"}, \"behavior\": \"MergedWithNext\", \"invert\": false}, "
+        "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": true}]}, \"decoder\": {\"type\": "
+        "\"ByteLevel\"}, \"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": "
+        "{\"id\": \"<s>\"}}, {\"Sequence\": {\"id\": \"A\"}}], \"special_tokens\": {\"<s>\": {\"ids\": [5]}}}}";
+    size_t n = strlen(good), loaded = 0, refused = 0;
+    char *buf = malloc(n + 1), dir[4096];
+    uint32_t seed = 12345;
+    static const char repl[] = "\"{}[]:,0-9e\\ \xff\x80" "ab";
+    for (size_t k = 0; k < n + 1500; k++) {
+        memcpy(buf, good, n + 1);
+        if (k < n) {
+            buf[k] = 0; /* cut short */
+        } else {
+            for (int j = 0; j < 3; j++) {
+                seed = seed * 1103515245u + 12345u;
+                size_t at = (seed >> 8) % n;
+                seed = seed * 1103515245u + 12345u;
+                buf[at] = repl[(seed >> 8) % (sizeof repl - 1)];
+            }
+        }
+        make_dir(dir, sizeof dir, "mutant", buf, NULL);
+        tokenizer *t = NULL;
+        owl_status st = tokenizer_from_hf_dir(dir, &t);
+        if (st) {
+            refused++;
+            CHECK(t == NULL && owl_last_error()[0], "mutant %zu: status %d without a message", k, st);
+            continue;
+        }
+        loaded++;
+        owl_token *ids = NULL;
+        size_t m = 0;
+        st = tokenizer_encode(t, "ab <s> AB\xff b", 13, true, true, &ids, &m);
+        CHECK(st == OWL_OK, "mutant %zu loads but does not encode: %s", k, owl_last_error());
+        char *text = NULL;
+        size_t len;
+        if (st == OWL_OK) CHECK(tokenizer_decode(t, ids, m, false, &text, &len) == OWL_OK, "mutant %zu: decode", k);
+        free(text);
+        free(ids);
+        tokenizer_free(t);
+    }
+    free(buf);
+    printf("%zu mutants of a tokenizer.json: %zu refused with a message, %zu loaded and tokenize\n", loaded + refused,
+           refused, loaded);
+    CHECK(loaded > 0 && refused > n, "mutants: %zu loaded, %zu refused", loaded, refused);
+}
+
 int main(void) {
     test_bad();
     test_good();
+    test_mutations();
     return check_done();
 }
