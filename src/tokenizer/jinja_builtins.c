@@ -948,7 +948,6 @@ jval jb_filter(jctx *c, const jnode *at, const char *name, jval in, jval *args, 
     if (NAMED(name, "tojson")) {
         jval *ind = arg_at(args, kw, n, 1, "indent"), *seps = arg_at(args, kw, n, 2, "separators"),
              *sk = arg_at(args, kw, n, 3, "sort_keys"), *ea = arg_at(args, kw, n, 0, "ensure_ascii");
-        if (kw_true(ea)) jfail_at(c, at, "tojson: ensure_ascii=True is not supported");
         const char *indent = NULL, *item_sep, *key_sep = ": ";
         if (ind && ind->kind != JV_NONE) {
             if (ind->kind == JV_STR) {
@@ -969,7 +968,9 @@ jval jb_filter(jctx *c, const jnode *at, const char *name, jval in, jval *args, 
             key_sep = ja_strndup(c, i1.u.s.s, i1.u.s.n);
         }
         jbuf b = {0};
+        c->json_ascii = kw_true(ea);
         jv_write_json(c, &b, in, indent, item_sep, key_sep, kw_true(sk), 0);
+        c->json_ascii = false;
         return jb_val(&b);
     }
     if (in.kind == JV_UNDEF && !(NAMED(name, "length") || NAMED(name, "count") || NAMED(name, "list") ||
@@ -979,7 +980,9 @@ jval jb_filter(jctx *c, const jnode *at, const char *name, jval in, jval *args, 
                                  NAMED(name, "reject") || NAMED(name, "selectattr") || NAMED(name, "rejectattr") ||
                                  NAMED(name, "map") || NAMED(name, "indent") || NAMED(name, "capitalize") ||
                                  NAMED(name, "title") || NAMED(name, "replace") || NAMED(name, "wordcount") ||
-                                 NAMED(name, "int") || NAMED(name, "float") || NAMED(name, "reverse")))
+                                 NAMED(name, "int") || NAMED(name, "float") || NAMED(name, "reverse") ||
+                                 NAMED(name, "sort") || NAMED(name, "sum") || NAMED(name, "min") || NAMED(name, "max") ||
+                                 NAMED(name, "batch")))
         fail_undef(c, at, in);
     if (NAMED(name, "length") || NAMED(name, "count")) {
         switch (in.kind) {

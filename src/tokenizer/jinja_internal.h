@@ -212,6 +212,7 @@ struct jctx {
     /* output stack: macros and set blocks render into their own buffer */
     jbuf *out;
     int loop_ctl; /* 1 break, 2 continue, pending */
+    bool json_ascii; /* tojson(ensure_ascii=True) in progress */
 };
 
 _Noreturn void jfail(jctx *c, owl_status s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

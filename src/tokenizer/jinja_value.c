@@ -502,7 +502,7 @@ static void write_json_str(jctx *c, jbuf *b, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         const char *e = NULL;
-        char tmp[8];
+        char tmp[16];
         switch (ch) {
         case '"': e = "\\\""; break;
         case '\\': e = "\\\\"; break;
@@ -512,9 +512,24 @@ static void write_json_str(jctx *c, jbuf *b, const char *s, size_t n) {
         case '\b': e = "\\b"; break;
         case '\f': e = "\\f"; break;
         default:
-            if (ch < 0x20) {
+            if (ch < 0x20 || (ch == 0x7f && c->json_ascii)) {
                 snprintf(tmp, sizeof tmp, "\\u%04x", ch);
                 e = tmp;
+            } else if (ch >= 0x80 && c->json_ascii) { /* \\uXXXX, surrogate pairs above the BMP */
+                size_t l;
+                uint32_t cp = ju_decode(s + i, n - i, &l);
+                jb_add(c, b, s + i - run, run);
+                run = 0;
+                if (cp >= 0x10000) {
+                    cp -= 0x10000;
+                    snprintf(tmp, sizeof tmp, "\\u%04x", 0xD800 + (cp >> 10));
+                    jb_str(c, b, tmp);
+                    cp = 0xDC00 + (cp & 0x3FF);
+                }
+                snprintf(tmp, sizeof tmp, "\\u%04x", cp);
+                jb_str(c, b, tmp);
+                i += l - 1;
+                continue;
             }
         }
         if (e) {
