@@ -142,14 +142,17 @@ void softmax(float *x, int64_t n);
 void swiglu(float *o, const float *g, const float *restrict u, int64_t n);
 
 /* ---- RoPE (rope.c) ------------------------------------------------------ */
-/* cs(n_rot) = (cos, sin) of angle pos * pos_scale * theta^(-2i/n_rot) for
- * i < n_rot/2, computed in double: the table one row (position) uses in
+/* cs(n_rot) = (cos, sin) of angle pos * pos_scale * theta^(-2i/n_rot) / ff[i]
+ * for i < n_rot/2 (ff = freq_factors, NULL = all 1: llama 3's long-context
+ * rope_freqs), computed in double: the table one row (position) uses in
  * every layer. */
-void rope_table(float *restrict cs, int32_t pos, int32_t n_rot, float theta, float pos_scale);
+void rope_table(float *restrict cs, int32_t pos, int32_t n_rot, float theta, float pos_scale,
+                const float *restrict freq_factors);
 /* The same table as llama.cpp builds it (the default path): angles by
  * repeated fp32 multiplication pos * step^i, step = theta^(-2/n_rot), and
  * fp32 cosf/sinf. Differs from rope_table by fp32 rounding only. */
-void rope_table_f32(float *restrict cs, int32_t pos, int32_t n_rot, float theta, float pos_scale);
+void rope_table_f32(float *restrict cs, int32_t pos, int32_t n_rot, float theta, float pos_scale,
+                    const float *restrict freq_factors);
 /* Rotates x(n_head, head_dim) in place, the first n_rot channels of each
  * head. neox=false: pairs (2i, 2i+1) (llama.cpp "normal", GGUF llama);
  * neox=true: pairs (i, i + n_rot/2). */

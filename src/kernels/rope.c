@@ -4,22 +4,24 @@
 
 #include "kernels.h"
 
-void rope_table(float *restrict cs, int32_t pos, int32_t n_rot, float theta, float pos_scale) {
+void rope_table(float *restrict cs, int32_t pos, int32_t n_rot, float theta, float pos_scale,
+                const float *restrict freq_factors) {
     double p = (double)pos * (double)pos_scale;
     for (int32_t i = 0; i < n_rot / 2; i++) {
         double freq = pow((double)theta, -2.0 * i / n_rot);
         double a = p * freq;
+        if (freq_factors) a /= (double)freq_factors[i];
         cs[2 * i] = (float)cos(a);
         cs[2 * i + 1] = (float)sin(a);
     }
 }
 
 void rope_table_f32(float *restrict cs, int32_t pos, int32_t n_rot, float theta,
-                    float pos_scale) {
+                    float pos_scale, const float *restrict freq_factors) {
     const float step = powf(theta, -2.0f / (float)n_rot);
     float t = (float)pos;
     for (int32_t i = 0; i < n_rot / 2; i++) {
-        float a = pos_scale * t;
+        float a = pos_scale * (freq_factors ? t / freq_factors[i] : t);
         cs[2 * i] = cosf(a);
         cs[2 * i + 1] = sinf(a);
         t *= step;

@@ -103,6 +103,7 @@ static void vec_free(vec *v) {
 void weights_free(model_weights *w) {
     if (!w) return;
     vec_free(&w->output_norm);
+    vec_free(&w->rope_freqs);
     if (w->layers) {
         for (int32_t i = 0; i < w->n_layer; i++) {
             vec_free(&w->layers[i].attn_norm);

@@ -45,6 +45,7 @@ typedef struct model_weights {
     mat tok_embd;          /* (V, C) */
     vec output_norm;       /* (C) */
     mat output;            /* (V, C); == tok_embd when tied */
+    vec rope_freqs;        /* (n_rot/2) RoPE frequency divisors, or absent */
     layer_weights *layers; /* (L) owned */
     int32_t n_layer;
 } model_weights;

@@ -139,10 +139,11 @@ static void step_worker(void *arg, int ith, int nth) {
                                          ctx->x + b * C, C);
             float scale = hp->rope_scaling == ROPE_SCALING_LINEAR ? 1.0f / hp->rope_factor : 1.0f;
             if (ctx->params.exact)
-                rope_table(ctx->rope_cs + b * hp->n_rot, f->b->pos[b], hp->n_rot, hp->rope_theta, scale);
+                rope_table(ctx->rope_cs + b * hp->n_rot, f->b->pos[b], hp->n_rot, hp->rope_theta, scale,
+                           w->rope_freqs.data);
             else
                 rope_table_f32(ctx->rope_cs + b * hp->n_rot, f->b->pos[b], hp->n_rot,
-                               hp->rope_theta, scale);
+                               hp->rope_theta, scale, w->rope_freqs.data);
             break;
         }
         case STEP_NORM_ATTN:

@@ -9,7 +9,8 @@
  *   - a full cache refuses a batch with OWL_ERR_FULL and stays usable;
  *   - bad batches are refused with a message naming the row.
  * And on a tiny llama written by tests/gguf_builder.h: loading names the
- * missing tensor, the wrong shape, the unknown architecture. */
+ * missing tensor, the wrong shape, the unknown architecture, a bad
+ * rope_freqs.weight. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,6 +257,23 @@ static void test_tiny_errors(const char *dir) {
     CHECK(s == OWL_ERR_FORMAT && strstr(owl_last_error(), "'blk.0.attn_k.weight'") &&
               strstr(owl_last_error(), "[8, 8, 1, 1], expected [8, 4]"),
           "wrong shape: %s", owl_last_error());
+
+    /* llama 3's rope_freqs.weight: n_rot/2 positive divisors (tiny llama: D 4) */
+    static const float freqs_ok[2] = {1.0f, 8.0f}, freqs_bad[3] = {1.0f, 2.0f, 3.0f}, freqs_neg[2] = {1.0f, -1.0f};
+    gb_tiny_llama(&f, NULL);
+    gb_tensor_add(&f, "rope_freqs.weight", 2, 0, freqs_ok);
+    s = load_tiny(dir, &f, path, sizeof path);
+    CHECK(s == OWL_OK, "rope_freqs of 2: %s", owl_last_error());
+    gb_tiny_llama(&f, NULL);
+    gb_tensor_add(&f, "rope_freqs.weight", 3, 0, freqs_bad);
+    s = load_tiny(dir, &f, path, sizeof path);
+    CHECK(s == OWL_ERR_FORMAT && strstr(owl_last_error(), "'rope_freqs.weight'") && strstr(owl_last_error(), "expected [2]"),
+          "rope_freqs of 3: %s", owl_last_error());
+    gb_tiny_llama(&f, NULL);
+    gb_tensor_add(&f, "rope_freqs.weight", 2, 0, freqs_neg);
+    s = load_tiny(dir, &f, path, sizeof path);
+    CHECK(s == OWL_ERR_FORMAT && strstr(owl_last_error(), "rope_freqs.weight[1]"), "negative rope_freqs: %s",
+          owl_last_error());
 
     /* general.architecture = "mamba" (same length, patched in the metadata) */
     gb_tiny_llama(&f, NULL);

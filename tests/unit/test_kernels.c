@@ -183,7 +183,7 @@ static void test_rope(void) {
             float x[H * D], y[H * D], cs[D];
             fill(x, H * D);
             memcpy(y, x, sizeof x);
-            rope_table(cs, pos, n_rot, theta, 0.5f); /* linear scaling by 2 */
+            rope_table(cs, pos, n_rot, theta, 0.5f, NULL); /* linear scaling by 2 */
             rope_apply(y, H, D, n_rot, cs, neox);
             double worst = 0;
             for (int h = 0; h < H; h++)
@@ -482,10 +482,17 @@ static void test_rope_tables(void) {
     float a[64], b[64];
     double worst = 0;
     for (int32_t pos = 0; pos < 4096; pos += 511) {
-        rope_table(a, pos, 64, 100000.0f, 1.0f);
-        rope_table_f32(b, pos, 64, 100000.0f, 1.0f);
+        rope_table(a, pos, 64, 100000.0f, 1.0f, NULL);
+        rope_table_f32(b, pos, 64, 100000.0f, 1.0f, NULL);
         for (int i = 0; i < 64; i++) worst = fmax(worst, fabs(a[i] - b[i]));
     }
+    /* frequency factors divide each frequency: factor 4 at pos p = factor 1 at p/4 */
+    float ff[32], c[64];
+    for (int i = 0; i < 32; i++) ff[i] = 4.0f;
+    rope_table(a, 400, 64, 100000.0f, 1.0f, ff);
+    rope_table(c, 100, 64, 100000.0f, 1.0f, NULL);
+    rope_table_f32(b, 400, 64, 100000.0f, 1.0f, ff);
+    for (int i = 0; i < 64; i++) worst = fmax(worst, fmax(fabs(a[i] - c[i]), fabs(b[i] - c[i])));
     /* fp32 angles lose about pos * 2^-24 * (number of steps) radians */
     CHECK(worst < 5e-3, "rope_table_f32 strays %g from the double table", worst);
 }

@@ -1,7 +1,8 @@
 /* llama.c — the llama family (Llama 1-3, SmolLM, Mistral-style GGUFs):
  * RMSNorm, RoPE on pairs (2i, 2i+1) — GGUF stores llama Q/K rows already
  * permuted for that style — grouped-query attention, SwiGLU MLP, and an
- * output projection that is tied to token_embd when output.weight is absent.
+ * output projection that is tied to token_embd when output.weight is absent,
+ * and llama 3's optional rope_freqs.weight (per-frequency RoPE divisors).
  *
  * Reads the llama.* GGUF keys into hparams and binds tensors by name. */
 #include <math.h>
@@ -127,8 +128,13 @@ static owl_status llama_bind(const gguf *g, hparams *hp, model_weights *w) {
     owl_status s;
     if ((s = weights_bind_mat(g, "token_embd.weight", 0, V, C, true, &w->tok_embd)) ||
         (s = weights_bind_vec(g, "output_norm.weight", 0, C, true, &w->output_norm)) ||
-        (s = weights_bind_mat(g, "output.weight", 0, V, C, false, &w->output)))
+        (s = weights_bind_mat(g, "output.weight", 0, V, C, false, &w->output)) ||
+        (s = weights_bind_vec(g, "rope_freqs.weight", 0, hp->n_rot / 2, false, &w->rope_freqs)))
         return s;
+    for (int64_t i = 0; w->rope_freqs.data && i < w->rope_freqs.n; i++)
+        if (!(w->rope_freqs.data[i] > 0.0f)) /* also NaN */
+            return owl_err(OWL_ERR_FORMAT, "%s: rope_freqs.weight[%lld] = %g is not > 0", g->path,
+                           (long long)i, (double)w->rope_freqs.data[i]);
     hp->tied_output = w->output.data == NULL;
     if (hp->tied_output) w->output = w->tok_embd;
     for (int il = 0; il < hp->n_layer; il++) {
