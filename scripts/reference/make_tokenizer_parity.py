@@ -218,6 +218,14 @@ VARIANTS = {
                            "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
                            "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]},
                                               "</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}}}),
+    "llama2-added-normalized": ("llama2", {
+        "added_tokens_update": [
+            {"id": 21558, "content": "hello", "single_word": False, "lstrip": False, "rstrip": False,
+             "normalized": True, "special": False},
+            {"id": 1, "content": "<s>", "single_word": False, "lstrip": False, "rstrip": True,
+             "normalized": True, "special": True},
+            {"id": 2, "content": "</s>", "single_word": True, "lstrip": True, "rstrip": False,
+             "normalized": False, "special": True}]}),
     "smollm2-normalizers": ("smollm2", {
         "normalizer": {"type": "Sequence", "normalizers": [
             {"type": "NFKC"}, {"type": "Lowercase"}, {"type": "Strip", "strip_left": True, "strip_right": True},

@@ -6,7 +6,8 @@
  * replaced by U+FFFD per maximal invalid subpart (from_utf8_lossy), and,
  * for vocabularies that put a space in front of the text (SentencePiece
  * style: Metaspace, or Prepend "▁" undone by a Strip decoder), one leading
- * space removed. */
+ * space removed. An added token matched in normalized text gives its
+ * normalized text (tokenizers decodes it so). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,17 @@ static size_t lossy(char *o, const unsigned char *s, size_t n) {
     return m;
 }
 
+static const struct nadd_entry *normalized_added(const tokenizer *t, owl_token id) {
+    size_t lo = 0, hi = t->n_nadd;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t->nadd[mid].id == id) return &t->nadd[mid];
+        if (t->nadd[mid].id < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
 owl_status tokenizer_decode(const tokenizer *t, const owl_token *ids, size_t n, bool skip_special, char **out,
                             size_t *len) {
     *out = NULL;
@@ -57,7 +69,8 @@ owl_status tokenizer_decode(const tokenizer *t, const owl_token *ids, size_t n, 
     for (size_t i = 0; i < n; i++) {
         if (ids[i] < 0 || ids[i] >= t->n_vocab)
             return owl_err(OWL_ERR_ARG, "decode: token id %d out of range (vocabulary of %d)", ids[i], t->n_vocab);
-        raw_n += t->piece_off[ids[i] + 1] - t->piece_off[ids[i]];
+        const struct nadd_entry *na = normalized_added(t, ids[i]);
+        raw_n += na ? na->len : t->piece_off[ids[i] + 1] - t->piece_off[ids[i]];
     }
     size_t cap;
     if (!size_mul(raw_n, 3, &cap) || !size_add(cap, 1, &cap)) return owl_err(OWL_ERR_NOMEM, "decode: text too long");
@@ -98,6 +111,20 @@ owl_status tokenizer_decode(const tokenizer *t, const owl_token *ids, size_t n, 
                 r = 0;
             }
             i = j;
+            continue;
+        }
+        const struct nadd_entry *na = normalized_added(t, ids[i]);
+        if (na) { /* a normalized added token: its normalized text, "▁" as a space in SentencePiece style */
+            const char *s = t->nadd_text + na->off;
+            for (uint32_t q = 0; q < na->len;) {
+                if (t->kind == TOK_KIND_SPM && q + 3 <= na->len && memcmp(s + q, "\xE2\x96\x81", 3) == 0) {
+                    raw[r++] = ' ';
+                    q += 3;
+                } else {
+                    raw[r++] = (unsigned char)s[q++];
+                }
+            }
+            i++;
             continue;
         }
         size_t k = t->piece_off[ids[i] + 1] - t->piece_off[ids[i]];

@@ -181,7 +181,15 @@ static owl_status partition_hf(const tokenizer *t, const char *s, size_t n, bool
     for (size_t i = 0; i < n;) {
         owl_token id = -1;
         size_t l = 0;
-        if (t->special_first[u[i]]) {
+        if (normalized) { /* by their normalized text */
+            for (size_t k = 0; t->nadd_first[u[i]] && k < t->n_nadd_lens && id < 0; k++) {
+                l = t->nadd_lens[k];
+                if (l > n - i) continue;
+                owl_token c = strmap_get(&t->nadd_map, s + i, l);
+                if (c < 0 || (!parse_special && (t->tokens[c].attr & (TOK_CONTROL | TOK_UNKNOWN)))) continue;
+                id = c;
+            }
+        } else if (t->special_first[u[i]]) {
             for (size_t k = 0; k < t->n_special_lens && id < 0; k++) {
                 l = t->special_lens[k];
                 if (l > n - i) continue;
@@ -189,7 +197,7 @@ static owl_status partition_hf(const tokenizer *t, const char *s, size_t n, bool
                 if (idx < 0) continue;
                 owl_token c = t->special[idx];
                 uint16_t a = t->tokens[c].attr;
-                if (!(a & TOK_ADDED) || !(a & TOK_NORMALIZED) != !normalized) continue;
+                if (!(a & TOK_ADDED) || (a & TOK_NORMALIZED)) continue;
                 if (!parse_special && (a & (TOK_CONTROL | TOK_UNKNOWN))) continue;
                 id = c;
             }

@@ -356,6 +356,57 @@ static owl_status post_processor(tokenizer *t, json_t *post, const char *path) {
     return OWL_OK;
 }
 
+/* The added tokens with normalized set, by their normalized text: the
+ * text pool, the map and the lengths partition looks for. */
+static int cmp_desc(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x > y ? -1 : x < y;
+}
+
+static owl_status normalized_added(tokenizer *t, const char *path) {
+    size_t count = 0, pool = 0;
+    int32_t n = t->n_vocab;
+    char **txt = owl_xcalloc((size_t)n, sizeof *txt);
+    size_t *len = owl_xcalloc((size_t)n, sizeof *len);
+    owl_status st = txt && len ? OWL_OK : OWL_ERR_NOMEM;
+    for (int32_t id = 0; st == OWL_OK && id < n; id++) {
+        if ((t->tokens[id].attr & (TOK_ADDED | TOK_NORMALIZED)) != (TOK_ADDED | TOK_NORMALIZED)) continue;
+        if (t->norm) {
+            st = normalizer_apply(t->norm, tok_text(t, id), t->tokens[id].len, &txt[id], &len[id]);
+            if (st) owl_err_prefix(st, "%s: added token %d", path, id);
+        } else if (!(txt[id] = owl_xstrndup(tok_text(t, id), t->tokens[id].len))) {
+            st = OWL_ERR_NOMEM;
+        } else {
+            len[id] = t->tokens[id].len;
+        }
+        if (st == OWL_OK && len[id]) count++, pool += len[id];
+    }
+    if (st == OWL_OK) {
+        t->nadd_text = owl_xmalloc(pool ? pool : 1);
+        t->nadd_lens = owl_xcalloc(count ? count : 1, sizeof *t->nadd_lens);
+        t->nadd = owl_xcalloc(count ? count : 1, sizeof *t->nadd);
+        if (!t->nadd_text || !t->nadd_lens || !t->nadd || (st = strmap_init(&t->nadd_map, count))) st = OWL_ERR_NOMEM;
+    }
+    size_t off = 0;
+    for (int32_t id = 0; st == OWL_OK && id < n; id++) {
+        if (!txt[id] || !len[id]) continue;
+        memcpy(t->nadd_text + off, txt[id], len[id]);
+        if (strmap_get(&t->nadd_map, t->nadd_text + off, len[id]) < 0)
+            strmap_put(&t->nadd_map, t->nadd_text + off, len[id], id);
+        t->nadd_first[(unsigned char)txt[id][0]] = true;
+        t->nadd[t->n_nadd++] = (struct nadd_entry){id, (uint32_t)off, (uint32_t)len[id]};
+        bool seen = false;
+        for (size_t k = 0; k < t->n_nadd_lens; k++) seen |= t->nadd_lens[k] == len[id];
+        if (!seen) t->nadd_lens[t->n_nadd_lens++] = (uint32_t)len[id];
+        off += len[id];
+    }
+    if (st == OWL_OK) qsort(t->nadd_lens, t->n_nadd_lens, sizeof *t->nadd_lens, cmp_desc);
+    for (int32_t id = 0; txt && id < n; id++) free(txt[id]);
+    free(txt);
+    free(len);
+    return st;
+}
+
 /* An id from the file: an integer in [0, limit). */
 static bool valid_id(json_t *v, int64_t limit) {
     return json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < limit;
@@ -497,21 +548,7 @@ static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) 
         }
     }
     free(tok);
-    /* the added tokens that normalized text is searched for: their normalized form */
-    if (t->norm) {
-        json_array_foreach(added, i, v) {
-            int32_t id = (int32_t)json_integer_value(json_object_get(v, "id"));
-            if (!(t->tokens[id].attr & TOK_NORMALIZED)) continue;
-            char *nt;
-            size_t nn;
-            if ((st = normalizer_apply(t->norm, tok_text(t, id), t->tokens[id].len, &nt, &nn))) return st;
-            bool same = nn == t->tokens[id].len && memcmp(nt, tok_text(t, id), nn) == 0;
-            free(nt);
-            if (!same)
-                return owl_err(OWL_ERR_UNSUPPORTED, "%s: added token '%.40s' is normalized to other text", path,
-                               tok_text(t, id));
-        }
-    }
+    if ((st = normalized_added(t, path))) return st;
 
     json_t *merges = json_object_get(model, "merges"), *m;
     if (!json_is_array(merges)) return owl_err(OWL_ERR_FORMAT, "%s: model.merges is not an array", path);

@@ -33,6 +33,10 @@ void tokenizer_free(tokenizer *t) {
     pairmap_free(&t->merges);
     pretok_free(t->pretok);
     normalizer_free(t->norm);
+    free(t->nadd_text);
+    free(t->nadd_lens);
+    free(t->nadd);
+    strmap_free(&t->nadd_map);
     free(t->special);
     free(t->special_lens);
     strmap_free(&t->special_map);

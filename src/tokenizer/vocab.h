@@ -93,6 +93,18 @@ struct tokenizer {
     bool prefix_space;
     enum { META_NONE, META_NEVER, META_FIRST, META_ALWAYS } meta_prepend;
     bool spm_split;
+    /* added tokens with normalized set, by their normalized text (what the
+     * normalized pass of partition looks for) */
+    char *nadd_text;
+    strmap nadd_map;
+    uint32_t *nadd_lens; /* distinct lengths, longest first */
+    size_t n_nadd_lens;
+    bool nadd_first[256];
+    struct nadd_entry {
+        int32_t id;
+        uint32_t off, len; /* the normalized text in nadd_text */
+    } *nadd; /* by id; tokenizer_decode gives this text for them, as tokenizers does */
+    size_t n_nadd;
     /* tokenizer.json's post-processor: with add_special, these ids go
      * before and after the text's (instead of add_bos/add_eos) */
     bool has_post;

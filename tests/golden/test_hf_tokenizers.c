@@ -248,7 +248,7 @@ int main(int argc, char **argv) {
     static const char *const names[] = {
         "deepseek_v3",           "llama2",           "llama3",          "qwen3",
         "smollm2",               "llama2-metaspace-first", "llama2-metaspace-always-split",
-        "llama2-metaspace-never", "smollm2-normalizers", "smollm2-bert", "smollm2-splits",
+        "llama2-metaspace-never", "llama2-added-normalized", "smollm2-normalizers", "smollm2-bert", "smollm2-splits",
         "smollm2-whitespace",    "smollm2-added"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (argc > 1 && strcmp(argv[1], names[i]) != 0) continue;
