@@ -261,8 +261,64 @@ def main():
         print("%-50s %2d rendered, %2d errors" % (name, n_ok, len(cases) - n_ok), file=sys.stderr)
 
 
-if __name__ == "__main__":
-    main()
+# ---- random expressions: {{ EXPR }} built from literals, operators, filters and tests, with a fixed seed ----
+# Into tests/fixtures/jinja/expressions.json (same layout as features.json). Filters whose Jinja2 result is a
+# lazy iterator with an address in its repr (reverse, unique, items) are left out; results that print an object
+# address are dropped.
+
+EXPR_LITS = ["0", "1", "-3", "7", "2.5", "-0.5", "1e3", "0.1", "'abc'", "'A b'", "''", "' x '", "'é'", "none", "true",
+             "false", "[1, 2, 3]", "[]", "['b', 'a']", "{'k': 1, 'j': 'v'}", "{}", "(1, 'a')", "n", "s", "l", "d", "f", "z",
+             "nope", "u"]
+EXPR_BIN = ["+", "-", "*", "/", "//", "%", "**", "~", "==", "!=", "<", ">", "<=", ">=", "in", "not in", "and", "or"]
+EXPR_FILT = ["length", "string", "upper", "lower", "tojson", "first", "last", "list", "join", "join(',')", "trim", "int",
+             "float", "round", "round(1)", "abs", "default('D')", "default('D', true)", "capitalize", "title", "sort",
+             "sum", "min", "max", "count", "wordcount", "replace('a', 'Z')", "indent(2)", "batch(2)|list", "select|list",
+             "reject|list", "map('string')|list", "dictsort", "tojson(indent=1)", "safe", "e"]
+EXPR_TESTS = ["defined", "none", "string", "number", "integer", "float", "mapping", "iterable", "sequence", "odd", "even",
+              "true", "false", "boolean", "lower", "upper", "divisibleby(2)", "in([1, 'abc'])", "eq(1)"]
+EXPR_CTX = {"n": 7, "s": "Hello World", "l": [3, 1, 2], "d": {"b": 2, "a": 1}, "f": 2.5, "z": None, "u": "日本語"}
+
+
+def random_expr(rng, d=0):
+    r = rng.random()
+    if d > 3 or r < 0.3:
+        return rng.choice(EXPR_LITS)
+    if r < 0.55:
+        return "(%s %s %s)" % (random_expr(rng, d + 1), rng.choice(EXPR_BIN), random_expr(rng, d + 1))
+    if r < 0.75:
+        return "(%s | %s)" % (random_expr(rng, d + 1), rng.choice(EXPR_FILT))
+    if r < 0.82:
+        return "(%s is %s%s)" % (random_expr(rng, d + 1), rng.choice(["", "not "]), rng.choice(EXPR_TESTS))
+    if r < 0.88:
+        return "(%s if %s else %s)" % (random_expr(rng, d + 1), random_expr(rng, d + 1), random_expr(rng, d + 1))
+    if r < 0.94:
+        a, b, c = rng.choice(["", "0", "1", "-1", "-2", "5"]), rng.choice(["", "2", "-1", "9"]), rng.choice(["", "", "-1", "2"])
+        return "%s[%s:%s%s]" % (rng.choice(["s", "l", "u", "'hello'", "[1,2,3,4]"]), a, b, (":" + c) if c else "")
+    return "%s[%s]" % (rng.choice(["s", "l", "d", "u", "[1,2]"]), rng.choice(["0", "-1", "'k'", "3", "1"]))
+
+
+def expressions(count=2000):
+    import random
+    rng = random.Random(20241123)
+    cases, seen = [], set()
+    while len(cases) < count:
+        t = "{{ %s }}" % random_expr(rng)
+        if t in seen:
+            continue
+        seen.add(t)
+        try:
+            text = ctu._compile_jinja_template(t).render(**json.loads(json.dumps(EXPR_CTX)))
+            if " at 0x" in text:
+                continue
+            cases.append({"template": t, "text": text})
+        except Exception as e:  # noqa: BLE001
+            cases.append({"template": t, "error": "%s: %s" % (type(e).__name__, e)})
+    with open(os.path.join(OUT, "..", "jinja", "expressions.json"), "w", encoding="utf-8") as f:
+        json.dump({"context": EXPR_CTX, "cases": cases}, f, ensure_ascii=False, indent=0)
+        f.write("\n")
+    print("expressions: %d, %d raise" % (len(cases), sum("error" in c for c in cases)), file=sys.stderr)
+
+
 
 
 # ---- language features: small templates, each on its own context ------------------------------------------
@@ -390,4 +446,6 @@ def features():
 
 
 if __name__ == "__main__":
+    main()
     features()
+    expressions()

@@ -634,6 +634,7 @@ static jval repeat(jctx *c, const jnode *at, jval seq, int64_t times) {
         return b.p ? jb_val(&b) : jv_str("", 0);
     }
     jval l = jv_list_new(c, 0);
+    l.u.l->tuple = seq.u.l->tuple;
     for (int64_t i = 0; i < times; i++)
         for (size_t k = 0; k < unit; k++) jl_push(c, l.u.l, seq.u.l->v[k]);
     return l;
@@ -706,7 +707,9 @@ static jval percent_format(jctx *c, const jnode *at, jval fmt, jval *args, size_
         if (len < 0 || (size_t)len >= sizeof tmp) jfail_at(c, at, "formatted value too long");
         jb_add(c, &b, tmp, (size_t)len);
     }
-    if (k < n) jfail_at(c, at, "not all arguments converted during string formatting");
+    /* Python lets a mapping-like argument (a list or dict) go unused */
+    if (k < n && !(n == 1 && k == 0 && ((args[0].kind == JV_LIST && !args[0].u.l->tuple) || args[0].kind == JV_DICT)))
+        jfail_at(c, at, "not all arguments converted during string formatting");
     return b.p ? jb_val(&b) : jv_str("", 0);
 }
 
@@ -744,9 +747,22 @@ jval jb_binop(jctx *c, const jnode *at, int op, jval a, jval b) {
                     m += y;
                 }
                 return jv_int(op == OP_MOD ? m : q);
-            } else {
-                double q = floor(fx / fy), m = fmod(fx, fy);
-                if (m != 0 && ((m < 0) != (fy < 0))) m += fy;
+            } else { /* CPython's float_divmod */
+                double m = fmod(fx, fy), div = (fx - m) / fy, q;
+                if (m != 0) {
+                    if ((fy < 0) != (m < 0)) {
+                        m += fy;
+                        div -= 1.0;
+                    }
+                } else {
+                    m = copysign(0.0, fy);
+                }
+                if (div != 0) {
+                    q = floor(div);
+                    if (div - q > 0.5) q += 1.0;
+                } else {
+                    q = copysign(0.0, fx / fy);
+                }
                 return jv_float(op == OP_MOD ? m : q);
             }
         case OP_POW:
@@ -823,11 +839,16 @@ bool jb_test(jctx *c, const jnode *at, const char *name, jval in, jval *args, si
         return cased;
     }
     if (NAMED(name, "odd") || NAMED(name, "even")) {
+        if (in.kind == JV_FLOAT) return jb_binop(c, at, OP_MOD, in, jv_int(2)).u.f == (name[0] == 'o' ? 1.0 : 0.0);
         int64_t v = need_int(c, at, in, name);
         return (v % 2 != 0) == (name[0] == 'o');
     }
     if (!a0) jfail_at(c, at, "test '%s' is unknown or needs an argument", name);
     if (NAMED(name, "divisibleby")) {
+        if (in.kind == JV_FLOAT || a0->kind == JV_FLOAT) {
+            jval m = jb_binop(c, at, OP_MOD, in, *a0);
+            return m.kind == JV_FLOAT ? m.u.f == 0 : m.u.i == 0;
+        }
         int64_t d = need_int(c, at, *a0, name);
         if (d == 0) jfail_at(c, at, "integer division or modulo by zero");
         return need_int(c, at, in, name) % d == 0;
@@ -976,11 +997,12 @@ jval jb_filter(jctx *c, const jnode *at, const char *name, jval in, jval *args, 
     if (in.kind == JV_UNDEF && !(NAMED(name, "length") || NAMED(name, "count") || NAMED(name, "list") ||
                                  NAMED(name, "items") || NAMED(name, "string") || NAMED(name, "join") ||
                                  NAMED(name, "trim") || NAMED(name, "lower") || NAMED(name, "upper") ||
-                                 NAMED(name, "first") || NAMED(name, "unique") || NAMED(name, "select") ||
+                                 NAMED(name, "first") || NAMED(name, "last") || NAMED(name, "unique") ||
+                                 NAMED(name, "select") ||
                                  NAMED(name, "reject") || NAMED(name, "selectattr") || NAMED(name, "rejectattr") ||
                                  NAMED(name, "map") || NAMED(name, "indent") || NAMED(name, "capitalize") ||
                                  NAMED(name, "title") || NAMED(name, "replace") || NAMED(name, "wordcount") ||
-                                 NAMED(name, "int") || NAMED(name, "float") || NAMED(name, "reverse") ||
+                                 NAMED(name, "reverse") ||
                                  NAMED(name, "sort") || NAMED(name, "sum") || NAMED(name, "min") || NAMED(name, "max") ||
                                  NAMED(name, "batch")))
         fail_undef(c, at, in);
@@ -1017,7 +1039,21 @@ jval jb_filter(jctx *c, const jnode *at, const char *name, jval in, jval *args, 
         if (in.kind != JV_STR) in = str_of(c, in);
         return percent_format(c, at, in, args, n);
     }
-    if (NAMED(name, "wordcount")) return jv_int((int64_t)split(c, str_of(c, in), NULL, -1).u.l->n);
+    if (NAMED(name, "wordcount")) { /* len(re.findall(r"\w+", s)) */
+        jval t = str_of(c, in);
+        int64_t words = 0;
+        bool inword = false;
+        size_t len;
+        for (size_t i = 0; i < t.u.s.n; i += len) {
+            uint32_t cp = ju_decode(t.u.s.s + i, t.u.s.n - i, &len);
+            utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)cp);
+            bool w = cp == '_' || (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) ||
+                     (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
+            words += w && !inword;
+            inword = w;
+        }
+        return jv_int(words);
+    }
     if (NAMED(name, "indent")) {
         jval *wv = arg_at(args, kw, n, 0, "width"), *fv = arg_at(args, kw, n, 1, "first"),
              *bv = arg_at(args, kw, n, 2, "blank");
@@ -1032,7 +1068,8 @@ jval jb_filter(jctx *c, const jnode *at, const char *name, jval in, jval *args, 
             memset(sp, ' ', (size_t)w);
             ind = jv_str(sp, (size_t)w);
         }
-        jval s = str_of(c, in);
+        if (in.kind != JV_STR) jfail_at(c, at, "indent: unsupported operand type(s) for +=: '%s' and 'str'", jv_type_name(in));
+        jval s = in;
         jbuf t = {0};
         jb_add(c, &t, s.u.s.s, s.u.s.n);
         jb_char(c, &t, '\n');
@@ -1090,6 +1127,8 @@ jval jb_filter(jctx *c, const jnode *at, const char *name, jval in, jval *args, 
         jval *pv = arg_at(args, kw, n, 0, "precision"), *mv = arg_at(args, kw, n, 1, "method");
         int64_t prec = pv ? need_int(c, at, *pv, "round") : 0;
         if (!is_num(in)) jfail_at(c, at, "round expects a number");
+        bool common = !(mv && mv->kind == JV_STR && (mv->u.s.n == 4 || mv->u.s.n == 5));
+        if (common && in.kind != JV_FLOAT && prec >= 0) return jv_int(numi(in)); /* Python's round(int) is an int */
         double x = numf(in), sc = pow(10.0, (double)prec), y = x * sc, r;
         if (mv && mv->kind == JV_STR && mv->u.s.n == 4 && memcmp(mv->u.s.s, "ceil", 4) == 0) r = ceil(y);
         else if (mv && mv->kind == JV_STR && mv->u.s.n == 5 && memcmp(mv->u.s.s, "floor", 5) == 0) r = floor(y);
@@ -1138,6 +1177,7 @@ jval jb_filter(jctx *c, const jnode *at, const char *name, jval in, jval *args, 
         }
         jval o = jv_list_new(c, l->n);
         for (size_t i = l->n; i-- > 0;) jl_push(c, o.u.l, l->v[i]);
+        o.u.l->gen = true; /* an iterator in Jinja2 */
         return o;
     }
     if (NAMED(name, "join")) {

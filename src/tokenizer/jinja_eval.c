@@ -176,7 +176,10 @@ static bool contains(jctx *c, const jnode *at, jval hay, jval needle) {
             if (jv_equal(hay.u.l->v[i], needle)) return true;
         return false;
     case JV_DICT:
-    case JV_NS: return jd_get(hay.u.d, needle) != NULL;
+    case JV_NS:
+        if ((needle.kind == JV_LIST && !needle.u.l->tuple) || needle.kind == JV_DICT || needle.kind == JV_NS)
+            jfail_at(c, at, "unhashable type: '%s'", jv_type_name(needle));
+        return jd_get(hay.u.d, needle) != NULL;
     case JV_UNDEF: return false;
     default: jfail_at(c, at, "argument of type '%s' is not iterable", jv_type_name(hay));
     }

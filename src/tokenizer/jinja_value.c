@@ -340,7 +340,7 @@ int jv_compare(jctx *c, jval a, jval b) {
         if (r) return r;
         return (a.u.s.n > b.u.s.n) - (a.u.s.n < b.u.s.n);
     }
-    if (a.kind == JV_LIST && b.kind == JV_LIST) {
+    if (a.kind == JV_LIST && b.kind == JV_LIST && a.u.l->tuple == b.u.l->tuple) {
         for (size_t i = 0; i < a.u.l->n && i < b.u.l->n; i++) {
             if (!jv_equal(a.u.l->v[i], b.u.l->v[i])) return jv_compare(c, a.u.l->v[i], b.u.l->v[i]);
         }

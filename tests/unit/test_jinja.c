@@ -5,7 +5,9 @@
  * values, loops and loop variables, namespace, macros and caller, set and
  * filter blocks, break/continue, filters, tests, str/dict/list methods,
  * tojson variants, and templates Jinja2 refuses) renders as Python Jinja2
- * rendered it (scripts/reference/make_template_fixtures.py), or fails.
+ * rendered it (scripts/reference/make_template_fixtures.py), or fails; so
+ * does each of 2000 random expressions (jinja/expressions.json) over
+ * literals, operators, filters, tests, slices and inline ifs.
  * Sandbox: runaway recursion, huge loops and ranges, huge output and
  * memory are stopped with an error naming the limit; raise_exception's
  * message reaches the caller; syntax errors give line and column; the
@@ -39,9 +41,9 @@ static void expect_error(const char *tmpl, owl_status want, const char *msg_part
     free(out);
 }
 
-static void features(const char *fixtures) {
+static void features(const char *fixtures, const char *name, size_t min_cases) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/jinja/features.json", fixtures);
+    snprintf(path, sizeof path, "%s/jinja/%s.json", fixtures, name);
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
     CHECK(root != NULL, "%s: %s", path, jerr.text);
@@ -49,7 +51,7 @@ static void features(const char *fixtures) {
     json_t *ctx = json_object_get(root, "context"), *cases = json_object_get(root, "cases");
     jinja_opts o = {.now = &fixed};
     size_t ok = 0, n = json_array_size(cases);
-    CHECK(n >= 70, "only %zu feature cases", n);
+    CHECK(n >= min_cases, "only %zu cases in %s", n, path);
     for (size_t i = 0; i < n; i++) {
         json_t *c = json_array_get(cases, i);
         const char *tmpl = json_string_value(json_object_get(c, "template"));
@@ -57,17 +59,18 @@ static void features(const char *fixtures) {
         char *got = NULL;
         owl_status st = jinja_render_opts(tmpl, ctx, &o, &got);
         bool same = want ? st == OWL_OK && strcmp(got, want) == 0 : st != OWL_OK && got == NULL;
-        CHECK(same, "feature %zu \"%s\":\n  got  \"%s\"\n  want \"%s\"", i, tmpl, got ? got : owl_last_error(),
+        CHECK(same, "%s %zu \"%s\":\n  got  \"%s\"\n  want \"%s\"", name, i, tmpl, got ? got : owl_last_error(),
               want ? want : json_string_value(json_object_get(c, "error")));
         ok += same;
         free(got);
     }
-    printf("features: %zu/%zu match jinja2\n", ok, n);
+    printf("%s: %zu/%zu match jinja2\n", name, ok, n);
     json_decref(root);
 }
 
 int main(void) {
-    features(check_env("OWL_FIXTURES"));
+    features(check_env("OWL_FIXTURES"), "features", 70);
+    features(check_env("OWL_FIXTURES"), "expressions", 2000);
 
     /* raise_exception: the caller's error, with the template's message */
     expect_error("{% if true %}{{ raise_exception('Conversation roles must alternate') }}{% endif %}", OWL_ERR_ARG,
