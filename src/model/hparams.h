@@ -45,7 +45,7 @@ typedef struct hparams {
 
     /* family flags: parameters of the shared blocks */
     bool tied_output;    /* logits use token_embd (no output.weight) */
-    bool qkv_bias;       /* q, k, v projections have biases (not yet bound) */
+    bool qkv_bias;       /* q, k, v projections have biases */
     bool qk_norm;        /* RMSNorm on q and k per head (not yet bound) */
 } hparams;
 

@@ -106,8 +106,13 @@ void weights_free(model_weights *w) {
     vec_free(&w->rope_freqs);
     if (w->layers) {
         for (int32_t i = 0; i < w->n_layer; i++) {
-            vec_free(&w->layers[i].attn_norm);
-            vec_free(&w->layers[i].ffn_norm);
+            layer_weights *l = &w->layers[i];
+            vec_free(&l->attn_norm);
+            vec_free(&l->ffn_norm);
+            vec_free(&l->bq);
+            vec_free(&l->bk);
+            vec_free(&l->bv);
+            vec_free(&l->bo);
         }
         free(w->layers);
     }

@@ -35,6 +35,8 @@ typedef struct layer_weights {
     mat wk;         /* (Hkv*D, C) */
     mat wv;         /* (Hkv*D, C) */
     mat wo;         /* (C, H*D) */
+    vec bq, bk, bv; /* (H*D), (Hkv*D), (Hkv*D) biases, or absent */
+    vec bo;         /* (C) bias of wo, or absent */
     vec ffn_norm;   /* (C) */
     mat w_gate;     /* (F, C) */
     mat w_up;       /* (F, C) */

@@ -5,9 +5,10 @@
  *   for each layer:
  *     xn = rmsnorm(x) * attn_norm
  *     q, k, v = xn · Wq^T, xn · Wk^T, xn · Wv^T       (B, H*D), (B, Hkv*D) x2
+ *               (+ biases, when the model has them)
  *     rope(q, k); K/V cache[cell[b]] = k[b], v[b]
  *     att[b, h] = attention(q[b, h], cells of seq[b] with pos <= pos[b])
- *     x += att · Wo^T
+ *     x += att · Wo^T (+ bias)
  *     xn = rmsnorm(x) * ffn_norm
  *     x += (silu(xn · Wgate^T) * (xn · Wup^T)) · Wdown^T
  *   logits[j] = (rmsnorm(x[row_j]) * output_norm) · Wout^T   rows that asked
@@ -117,6 +118,12 @@ static void attn_items(const fwd *f, int64_t i0, int64_t i1, int ith) {
     }
 }
 
+/* y(n) += bias, when the model has one */
+static inline void add_bias(float *y, const vec *bias) {
+    if (!bias->data) return;
+    for (int64_t i = 0; i < bias->n; i++) y[i] += bias->data[i];
+}
+
 static void step_worker(void *arg, int ith, int nth) {
     const fwd *f = arg;
     owl_context *ctx = f->ctx;
@@ -151,6 +158,9 @@ static void step_worker(void *arg, int ith, int nth) {
             break;
         case STEP_ROPE_KV: {
             const float *cs = ctx->rope_cs + b * hp->n_rot;
+            add_bias(ctx->q + b * QD, &l->bq);
+            add_bias(ctx->k + b * KD, &l->bk);
+            add_bias(ctx->v + b * KD, &l->bv);
             bool neox = hp->rope_style == ROPE_STYLE_NEOX;
             rope_apply(ctx->q + b * QD, hp->n_head, hp->head_dim, hp->n_rot, cs, neox);
             rope_apply(ctx->k + b * KD, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, neox);
@@ -168,6 +178,7 @@ static void step_worker(void *arg, int ith, int nth) {
             break;
         }
         case STEP_NORM_FFN:
+            add_bias(ctx->x + b * C, &l->bo); /* x += att · Wo^T was added before */
             rmsnorm(ctx->xn + b * C, ctx->x + b * C, l->ffn_norm.data, C, hp->norm_eps);
             break;
         case STEP_SWIGLU:

@@ -10,7 +10,7 @@
  *   - bad batches are refused with a message naming the row.
  * And on a tiny llama written by tests/gguf_builder.h: loading names the
  * missing tensor, the wrong shape, the unknown architecture, a bad
- * rope_freqs.weight. */
+ * rope_freqs.weight; and its q/k/v/output biases act as biases must. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,8 +303,79 @@ static void test_tiny_errors(const char *dir) {
     remove(path);
 }
 
+/* Loads a tiny llama from f (consumed) and decodes 5 tokens on the exact
+ * path; out(5, GB_N_VOCAB) gets the logits. */
+static bool tiny_logits(const char *dir, gb_file *f, float *out) {
+    char path[1024];
+    gb_buf b = gb_serialize(f);
+    snprintf(path, sizeof path, "%s/engine_tiny_bias.gguf", dir);
+    int wr = gb_write(path, b.p, b.n);
+    free(b.p);
+    free(f->kv.p);
+    owl_model *m = NULL;
+    if (wr != 0 || owl_model_load(path, NULL, &m) != OWL_OK) {
+        CHECK(0, "tiny llama with biases: %s", owl_last_error());
+        return false;
+    }
+    owl_context_params cp = owl_context_default_params();
+    cp.exact = true;
+    cp.n_ctx = 16;
+    owl_context *ctx = NULL;
+    bool ok = owl_context_new(m, &cp, &ctx) == OWL_OK;
+    const owl_token tok[5] = {72, 101, 108, 108, 111};
+    const int32_t pos[5] = {0, 1, 2, 3, 4}, seq[5] = {0};
+    const int8_t want[5] = {1, 1, 1, 1, 1};
+    owl_batch bt = {5, tok, pos, seq, want};
+    ok = ok && owl_decode(ctx, &bt) == OWL_OK;
+    for (int i = 0; ok && i < 5; i++) memcpy(out + i * GB_N_VOCAB, owl_get_logits(ctx, i), sizeof(float) * GB_N_VOCAB);
+    CHECK(ok, "tiny llama decode: %s", owl_last_error());
+    owl_context_free(ctx);
+    owl_model_free(m);
+    remove(path);
+    return ok;
+}
+
+/* A bias c on v shifts every head's attention output by c (the softmax
+ * weights sum to 1), which is the same as a bias Wo·[c, c] on the output
+ * projection: two files, one logits. And a bias that is ignored would make
+ * either equal to the model without biases. */
+static void test_tiny_biases(const char *dir) {
+    enum { C = GB_N_EMBD, KD = GB_N_EMBD / 2 };
+    static float bv[KD] = {0.5f, -0.25f, 0.75f, 0.125f}, bo[C];
+    const float *wo = gb_weights; /* the builder gives every tensor these values: (C, C) */
+    for (int i = 0; i < C; i++) {
+        bo[i] = 0;
+        for (int j = 0; j < C; j++) bo[i] += wo[i * C + j] * bv[j % KD];
+    }
+    static float a[5 * GB_N_VOCAB], b[5 * GB_N_VOCAB], none[5 * GB_N_VOCAB];
+    gb_file f;
+    gb_tiny_llama(&f, NULL);
+    gb_tensor_add(&f, "blk.0.attn_v.bias", KD, 0, bv);
+    if (!tiny_logits(dir, &f, a)) return;
+    gb_tiny_llama(&f, NULL);
+    gb_tensor_add(&f, "blk.0.attn_output.bias", C, 0, bo);
+    if (!tiny_logits(dir, &f, b)) return;
+    gb_tiny_llama(&f, NULL);
+    if (!tiny_logits(dir, &f, none)) return;
+    double d_ab = 0, d_none = 0, mx = 0;
+    for (int i = 0; i < 5 * GB_N_VOCAB; i++) {
+        d_ab = fmax(d_ab, fabs(a[i] - b[i]));
+        d_none = fmax(d_none, fabs(a[i] - none[i]));
+        mx = fmax(mx, fabs(a[i]));
+    }
+    CHECK(d_ab <= 1e-4 * mx, "a v bias and the equivalent output bias differ by %g (max |logit| %g)", d_ab, mx);
+    CHECK(d_none > 1e-2 * mx, "the biases changed nothing (%g)", d_none);
+    /* MLP biases are refused, not dropped */
+    gb_tiny_llama(&f, NULL);
+    gb_tensor_add(&f, "blk.0.ffn_up.bias", GB_N_FF, 0, gb_weights);
+    char path[1024];
+    owl_status s = load_tiny(dir, &f, path, sizeof path);
+    CHECK(s == OWL_ERR_UNSUPPORTED && strstr(owl_last_error(), "ffn_up.bias"), "MLP bias: %s", owl_last_error());
+}
+
 int main(void) {
     test_tiny_errors(check_env("OWL_TMP"));
+    test_tiny_biases(check_env("OWL_TMP"));
     const char *model = check_env("OWL_SMOLLM2");
     exact = true;
     test_smollm2(model);

@@ -2,7 +2,8 @@
  * RMSNorm, RoPE on pairs (2i, 2i+1) — GGUF stores llama Q/K rows already
  * permuted for that style — grouped-query attention, SwiGLU MLP, and an
  * output projection that is tied to token_embd when output.weight is absent,
- * and llama 3's optional rope_freqs.weight (per-frequency RoPE divisors).
+ * llama 3's optional rope_freqs.weight (per-frequency RoPE divisors), and
+ * optional biases of the q, k, v and output projections.
  *
  * Reads the llama.* GGUF keys into hparams and binds tensors by name. */
 #include <math.h>
@@ -116,7 +117,7 @@ static owl_status llama_hparams(const gguf *g, hparams *hp) {
         return s;
     hp->rope_orig_ctx = orig;
 
-    hp->qkv_bias = false;
+    hp->qkv_bias = false; /* set by the binder when the file has them */
     hp->qk_norm = false;
     return OWL_OK;
 }
@@ -147,8 +148,23 @@ static owl_status llama_bind(const gguf *g, hparams *hp, model_weights *w) {
             (s = weights_bind_vec(g, "blk.%d.ffn_norm.weight", il, C, true, &l->ffn_norm)) ||
             (s = weights_bind_mat(g, "blk.%d.ffn_gate.weight", il, F, C, true, &l->w_gate)) ||
             (s = weights_bind_mat(g, "blk.%d.ffn_up.weight", il, F, C, true, &l->w_up)) ||
-            (s = weights_bind_mat(g, "blk.%d.ffn_down.weight", il, C, F, true, &l->w_down)))
+            (s = weights_bind_mat(g, "blk.%d.ffn_down.weight", il, C, F, true, &l->w_down)) ||
+            (s = weights_bind_vec(g, "blk.%d.attn_q.bias", il, QD, false, &l->bq)) ||
+            (s = weights_bind_vec(g, "blk.%d.attn_k.bias", il, KD, false, &l->bk)) ||
+            (s = weights_bind_vec(g, "blk.%d.attn_v.bias", il, KD, false, &l->bv)) ||
+            (s = weights_bind_vec(g, "blk.%d.attn_output.bias", il, C, false, &l->bo)))
             return s;
+        if (l->bq.data || l->bk.data || l->bv.data) hp->qkv_bias = true;
+        /* MLP biases would be silently dropped: refuse them */
+        static const char *const unsupported[] = {"blk.%d.ffn_gate.bias", "blk.%d.ffn_up.bias",
+                                                  "blk.%d.ffn_down.bias"};
+        for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
+            char name[64];
+            snprintf(name, sizeof name, unsupported[i], il);
+            if (gguf_find_tensor(g, name))
+                return owl_err(OWL_ERR_UNSUPPORTED, "%s: tensor '%s': MLP biases are not supported yet",
+                               g->path, name);
+        }
     }
     return OWL_OK;
 }
