@@ -445,7 +445,74 @@ def features():
             print("  error:", c["template"][:60], "->", c["error"][:100], file=sys.stderr)
 
 
+# ---- random statements: text and whitespace around tags with -/+ signs, nested if/for/set/macro/comments ----
+# Into tests/fixtures/jinja/statements.json: whitespace control, trim_blocks and lstrip_blocks in every
+# combination the generator reaches.
+
+STMT_TEXT = ["a", " ", "\n", "  \n", "\t", "x y", "\n\n  ", "  ", "\n  \n", "b\n", " c ", "\r\n"]
+
+
+def tag_open(rng, kind):
+    return "{" + kind + rng.choice(["", "", "-", "+"]) + rng.choice([" ", "  ", "\n", ""])
+
+
+def tag_close(rng, kind):
+    return rng.choice([" ", "", "\n "]) + rng.choice(["", "", "-", "+"]) + kind + "}"
+
+
+def random_body(rng, depth):
+    out = []
+    for _ in range(rng.randint(1, 5)):
+        r = rng.random()
+        if r < 0.4 or depth > 2:
+            out.append(rng.choice(STMT_TEXT))
+        elif r < 0.55:
+            out.append(tag_open(rng, "{") + rng.choice(["x", "i", "loop.index", "'v'", "ns.c", "m(1)"]) + tag_close(rng, "}"))
+        elif r < 0.65:
+            out.append(tag_open(rng, "#") + rng.choice(["c", " note ", ""]) + tag_close(rng, "#"))
+        elif r < 0.78:
+            out.append(tag_open(rng, "%") + "if " + rng.choice(["t", "not t", "x == 1", "i is odd"]) + tag_close(rng, "%"))
+            out.append(random_body(rng, depth + 1))
+            if rng.random() < 0.4:
+                out.append(tag_open(rng, "%") + "else" + tag_close(rng, "%"))
+                out.append(random_body(rng, depth + 1))
+            out.append(tag_open(rng, "%") + "endif" + tag_close(rng, "%"))
+        elif r < 0.9:
+            out.append(tag_open(rng, "%") + "for i in " + rng.choice(["[1, 2]", "range(3)", "[]"]) + tag_close(rng, "%"))
+            out.append(random_body(rng, depth + 1))
+            out.append(tag_open(rng, "%") + "endfor" + tag_close(rng, "%"))
+        else:
+            out.append(tag_open(rng, "%") + rng.choice(["set ns.c = ns.c + 1", "set x = 2", "set y = 'q'"]) + tag_close(rng, "%"))
+    return "".join(out)
+
+
+def statements(count=1000):
+    import random
+    rng = random.Random(7)
+    cases, seen = [], set()
+    while len(cases) < count:
+        t = ("{%- set ns = namespace(c=0) -%}{%- macro m(k) -%}<{{ k }}>{%- endmacro -%}" if rng.random() < 0.5 else "") + \
+            random_body(rng, 0)
+        if "ns." in t and "namespace" not in t:
+            t = "{% set ns = namespace(c=0) %}" + t
+        if "m(1)" in t and "macro" not in t:
+            t = "{% macro m(k) %}<{{ k }}>{% endmacro %}" + t
+        if t in seen:
+            continue
+        seen.add(t)
+        try:
+            text = ctu._compile_jinja_template(t).render(t=True, x=1)
+            cases.append({"template": t, "text": text})
+        except Exception as e:  # noqa: BLE001
+            cases.append({"template": t, "error": "%s: %s" % (type(e).__name__, e)})
+    with open(os.path.join(OUT, "..", "jinja", "statements.json"), "w", encoding="utf-8") as f:
+        json.dump({"context": {"t": True, "x": 1}, "cases": cases}, f, ensure_ascii=False, indent=0)
+        f.write("\n")
+    print("statements: %d, %d raise" % (len(cases), sum("error" in c for c in cases)), file=sys.stderr)
+
+
 if __name__ == "__main__":
     main()
     features()
     expressions()
+    statements()

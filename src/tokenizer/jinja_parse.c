@@ -225,7 +225,8 @@ static char lex_tag(parser *p, size_t *i, bool block, size_t tag_start) {
         }
         char end0 = block ? '%' : '}';
         if (depth == 0) {
-            if ((s[k] == '-' || s[k] == '+') && k + 2 < p->len + 1 && s[k + 1] == end0 && s[k + 2] == '}') {
+            /* '-' before the closing delimiter strips; '+' keeps, for blocks only ("+}}" is an operator) */
+            if ((s[k] == '-' || (s[k] == '+' && block)) && k + 2 < p->len && s[k + 1] == end0 && s[k + 2] == '}') {
                 emit(p, block ? T_BLOCK_END : T_VAR_END, k);
                 *i = k + 3;
                 return s[k];

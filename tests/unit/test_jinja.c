@@ -7,7 +7,9 @@
  * tojson variants, and templates Jinja2 refuses) renders as Python Jinja2
  * rendered it (scripts/reference/make_template_fixtures.py), or fails; so
  * does each of 2000 random expressions (jinja/expressions.json) over
- * literals, operators, filters, tests, slices and inline ifs.
+ * literals, operators, filters, tests, slices and inline ifs, and of 1000
+ * random nestings of text, if/for/set/macro/comment tags with every mix of
+ * '-' / '+' signs and whitespace (jinja/statements.json).
  * Sandbox: runaway recursion, huge loops and ranges, huge output and
  * memory are stopped with an error naming the limit; raise_exception's
  * message reaches the caller; syntax errors give line and column; the
@@ -71,6 +73,7 @@ static void features(const char *fixtures, const char *name, size_t min_cases) {
 int main(void) {
     features(check_env("OWL_FIXTURES"), "features", 70);
     features(check_env("OWL_FIXTURES"), "expressions", 2000);
+    features(check_env("OWL_FIXTURES"), "statements", 1000);
 
     /* raise_exception: the caller's error, with the template's message */
     expect_error("{% if true %}{{ raise_exception('Conversation roles must alternate') }}{% endif %}", OWL_ERR_ARG,
