@@ -56,6 +56,11 @@ static void perr(parser *p, int line, int col, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* col counts bytes: say it in characters */
+    size_t ls = 0;
+    for (int l = 1; l < line && ls < p->len; ls++)
+        if (p->src[ls] == '\n') l++;
+    if (ls + (size_t)(col - 1) <= p->len) col = (int)ju_len(p->src + ls, (size_t)(col - 1)) + 1;
     jfail(p->c, OWL_ERR_FORMAT, "template syntax error at line %d column %d: %s", line, col, msg);
 }
 

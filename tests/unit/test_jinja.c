@@ -106,6 +106,7 @@ int main(void) {
     /* syntax errors: line and column */
     expect_error("line one\n{% if true %}\n{{ 1 + }}\n{% endif %}", OWL_ERR_FORMAT, "line 3 column 8");
     expect_error("{% for x in y %}never closed", OWL_ERR_FORMAT, "expected 'endfor'");
+    expect_error("\n{{ 'é日本' ~ ) }}", OWL_ERR_FORMAT, "line 2 column 12"); /* columns count characters */
     expect_error("{{ 'unterminated }}", OWL_ERR_FORMAT, "unterminated string");
     expect_error("{% if x %}{% endfor %}", OWL_ERR_FORMAT, "line 1");
     expect_error("{{ x", OWL_ERR_FORMAT, "not closed");
