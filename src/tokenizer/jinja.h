@@ -42,4 +42,12 @@ typedef struct jinja_opts {
 owl_status jinja_render(const char *tmpl, json_t *context, size_t max_output, char **out);
 owl_status jinja_render_opts(const char *tmpl, json_t *context, const jinja_opts *opts, char **out);
 
+/* The same in two steps, for a template rendered many times (a server):
+ * parse once, then render from any number of threads at once (the parsed
+ * template is read-only). */
+typedef struct jinja_template jinja_template;
+owl_status jinja_template_parse(const char *tmpl, jinja_template **out);
+owl_status jinja_template_render(const jinja_template *t, json_t *context, const jinja_opts *opts, char **out);
+void jinja_template_free(jinja_template *t); /* NULL is fine */
+
 #endif

@@ -422,13 +422,55 @@ static void exec_body(jctx *c, jframe *f, jnode *const *body, size_t n) {
 
 /* ---- entry ------------------------------------------------------------------------- */
 
-static void free_chunks(jctx *c) {
+struct jinja_template {
+    jctx *c; /* its arena holds the tree */
+    jnode **body;
+    size_t n;
+};
+
+static void free_ctx(jctx *c) {
+    if (!c) return;
     ja_free_chunks(c);
     free(c->scratch);
-    c->scratch = NULL;
+    free(c);
 }
 
-static owl_status render(jctx *c, const char *tmpl, json_t *context, char **out) {
+static owl_status parse(jctx *c, const char *src, jinja_template *t) {
+    if (setjmp(c->jmp)) return c->status;
+    jparse(c, src, &t->n, &t->body);
+    return OWL_OK;
+}
+
+owl_status jinja_template_parse(const char *src, jinja_template **out) {
+    if (!out) return owl_err(OWL_ERR_ARG, "jinja_template_parse: out is NULL");
+    *out = NULL;
+    if (!src) return owl_err(OWL_ERR_ARG, "jinja_template_parse: template is NULL");
+    jinja_template *t = calloc(1, sizeof *t);
+    jctx *c = calloc(1, sizeof *c);
+    if (!t || !c) {
+        free(t);
+        free(c);
+        return owl_err(OWL_ERR_NOMEM, "out of memory parsing a template");
+    }
+    c->max_output = JINJA_MAX_OUTPUT;
+    t->c = c;
+    owl_status st = parse(c, src, t);
+    if (st != OWL_OK) {
+        st = owl_err(st, "%s", c->err);
+        jinja_template_free(t);
+        return st;
+    }
+    *out = t;
+    return OWL_OK;
+}
+
+void jinja_template_free(jinja_template *t) {
+    if (!t) return;
+    free_ctx(t->c);
+    free(t);
+}
+
+static owl_status render(jctx *c, const jinja_template *t, json_t *context, char **out) {
     if (setjmp(c->jmp)) return c->status;
     jval g = jv_dict_new(c, JV_DICT);
     c->globals = g.u.d;
@@ -437,13 +479,10 @@ static owl_status render(jctx *c, const char *tmpl, json_t *context, char **out)
         g = jv_from_json(c, context);
         c->globals = g.u.d;
     }
-    size_t n;
-    jnode **body;
-    jparse(c, tmpl, &n, &body);
     jbuf b = {0};
     c->out = &b;
     jframe *top = frame_new(c, NULL);
-    exec_body(c, top, body, n);
+    exec_body(c, top, t->body, t->n);
     c->loop_ctl = 0;
     char *s = owl_xmalloc(b.n + 1);
     if (!s) jfail(c, OWL_ERR_NOMEM, "out of memory rendering a template");
@@ -453,22 +492,30 @@ static owl_status render(jctx *c, const char *tmpl, json_t *context, char **out)
     return OWL_OK;
 }
 
-owl_status jinja_render_opts(const char *tmpl, json_t *context, const jinja_opts *opts, char **out) {
+owl_status jinja_template_render(const jinja_template *t, json_t *context, const jinja_opts *opts, char **out) {
     if (!out) return owl_err(OWL_ERR_ARG, "jinja_render: out is NULL");
     *out = NULL;
-    if (!tmpl) return owl_err(OWL_ERR_ARG, "jinja_render: template is NULL");
+    if (!t) return owl_err(OWL_ERR_ARG, "jinja_render: template is NULL");
     jctx *c = calloc(1, sizeof *c);
     if (!c) return owl_err(OWL_ERR_NOMEM, "out of memory rendering a template");
     c->max_output = opts && opts->max_output ? opts->max_output : JINJA_MAX_OUTPUT;
     c->now = opts ? opts->now : NULL;
-    owl_status st = render(c, tmpl, context, out);
-    if (st != OWL_OK) {
-        st = owl_err(st, "%s", c->err);
-        free(*out);
-        *out = NULL;
-    }
-    free_chunks(c);
-    free(c);
+    owl_status st = render(c, t, context, out);
+    if (st != OWL_OK) st = owl_err(st, "%s", c->err);
+    free_ctx(c);
+    return st;
+}
+
+owl_status jinja_render_opts(const char *tmpl, json_t *context, const jinja_opts *opts, char **out) {
+    if (!out) return owl_err(OWL_ERR_ARG, "jinja_render: out is NULL");
+    *out = NULL;
+    if (context && !json_is_object(context))
+        return owl_err(OWL_ERR_ARG, "template context must be a JSON object");
+    jinja_template *t;
+    owl_status st = jinja_template_parse(tmpl, &t);
+    if (st != OWL_OK) return st;
+    st = jinja_template_render(t, context, opts, out);
+    jinja_template_free(t);
     return st;
 }
 

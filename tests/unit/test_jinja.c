@@ -127,6 +127,24 @@ int main(void) {
     CHECK(st == OWL_OK && out && strcmp(out, "26 Jul 2024") == 0, "strftime_now: \"%s\"", out ? out : "");
     free(out);
 
+    /* parsed once, rendered many times */
+    jinja_template *t = NULL;
+    st = jinja_template_parse("{% for m in messages %}{{ m.role }}:{{ m.content }};{% endfor %}", &t);
+    CHECK(st == OWL_OK && t, "parse: %d", st);
+    for (int k = 0; k < 2 && t; k++) {
+        json_t *ctx = json_pack("{s:[{s:s,s:s}]}", "messages", "role", k ? "user" : "system", "content", "hé");
+        st = jinja_template_render(t, ctx, NULL, &out);
+        CHECK(st == OWL_OK && out && strcmp(out, k ? "user:hé;" : "system:hé;") == 0, "render %d: \"%s\"", k,
+              out ? out : owl_last_error());
+        free(out);
+        json_decref(ctx);
+    }
+    jinja_template_free(t);
+    t = (jinja_template *)1;
+    st = jinja_template_parse("{% if %}", &t);
+    CHECK(st == OWL_ERR_FORMAT && t == NULL, "parse error: %d", st);
+    jinja_template_free(NULL);
+
     /* context must be an object; NULL is an empty one */
     json_t *arr = json_array();
     st = jinja_render("x", arr, 0, &out);
