@@ -275,6 +275,12 @@ static void test_tiny_errors(const char *dir) {
     CHECK(s == OWL_ERR_FORMAT && strstr(owl_last_error(), "rope_freqs.weight[1]"), "negative rope_freqs: %s",
           owl_last_error());
 
+    /* a mixture of experts is refused by name */
+    gb_tiny_llama(&f, NULL);
+    gb_kv_u32(&f, "llama.expert_count", 8);
+    s = load_tiny(dir, &f, path, sizeof path);
+    CHECK(s == OWL_ERR_UNSUPPORTED && strstr(owl_last_error(), "expert_count = 8"), "MoE: %s", owl_last_error());
+
     /* general.architecture = "mamba" (same length, patched in the metadata) */
     gb_tiny_llama(&f, NULL);
     for (size_t i = 0; i + 13 <= f.kv.n; i++)

@@ -117,6 +117,12 @@ static owl_status llama_hparams(const gguf *g, hparams *hp) {
         return s;
     hp->rope_orig_ctx = orig;
 
+    int32_t n_expert = 0;
+    if ((s = get_int(g, "llama.expert_count", false, 0, 0, 1u << 16, &n_expert))) return s;
+    if (n_expert > 0)
+        return owl_err(OWL_ERR_UNSUPPORTED,
+                       "%s: mixture of experts (llama.expert_count = %d) is not supported yet",
+                       g->path, n_expert);
     hp->qkv_bias = false; /* set by the binder when the file has them */
     hp->qk_norm = false;
     return OWL_OK;
