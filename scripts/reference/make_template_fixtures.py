@@ -392,6 +392,7 @@ FEATURES = [
     "{{ 'héllo wörld ß' | upper }} {{ 'ÉCOLE Ωμέγα' | lower }} {{ 'élan vital-ñu (x' | title }} {{ 'élan ÉLAN' | capitalize }} {{ 'straße'.upper() }} {{ \"they're 1st\".title() }} {{ 'ǆemal'.capitalize() }}",
     "{{ '%s-%d-%5.2f-%r-%%-%x|%-4s|%04d' % ('a', 7, 3.14159, 'q', 255, 'ab', 42) }} {{ 'one %s' % 'arg' }} {{ '%s and %s' | format('x', 2) }}",
     "{{ 'é😀\x7f\x01' | tojson(ensure_ascii=true) }} {{ u | tojson(ensure_ascii=true) }} {{ nope | sort | list }} {{ nope | sum }} [{{ nope | max }}] {{ nope | length }} [{{ nope | join(',') }}] {{ nope | list }}",
+    "{{ '{} and {}: {{x}}'.format(n, s) }} {{ '{1}{0}{name}'.format('a', 'b', name='c') }} {% set ns = namespace(a=1, b='x') %}{{ ns }}",
     # tests
     "{{ n is defined }} {{ nope is defined }} {{ nope is undefined }} {{ z is none }} {{ n is not none }} {{ s is string }} {{ n is number }} {{ f is float }} {{ n is integer }} {{ t is boolean }}",
     "{{ d is mapping }} {{ l is mapping }} {{ l is iterable }} {{ s is iterable }} {{ n is iterable }} {{ l is sequence }} {{ n is odd }} {{ n is even }} {{ 9 is divisibleby 3 }} {{ n is in l }} {{ 1 is in l }}",

@@ -305,7 +305,7 @@ static bool starts(jval s, jval pre, bool end) {
 
 /* ---- access ---------------------------------------------------------------------------- */
 
-static const char *const str_methods[] = {"strip", "lstrip", "rstrip", "split", "startswith", "endswith", "upper",
+static const char *const str_methods[] = {"format", "strip", "lstrip", "rstrip", "split", "startswith", "endswith", "upper",
                                           "lower", "title", "capitalize", "replace", "find", "count", "join",
                                           "splitlines", "isdigit", "isalpha", "isspace", "isupper", "islower",
                                           "rsplit", "index", NULL};
@@ -515,6 +515,43 @@ jval jb_call_method(jctx *c, const jnode *at, jmethod *m, jval *args, const char
                 return jv_bool(false);
             }
             return jv_bool(starts(self, need_str(c, at, *a0, name), end));
+        }
+        if (NAMED(name, "format")) { /* str.format: {} {0} {name}, {{ }}; no format specs */
+            jbuf b = {0};
+            size_t auto_i = 0;
+            const char *p = self.u.s.s, *e = p + self.u.s.n;
+            while (p < e) {
+                if ((*p == '{' || *p == '}') && p + 1 < e && p[1] == *p) {
+                    jb_char(c, &b, *p);
+                    p += 2;
+                    continue;
+                }
+                if (*p == '}') jfail_at(c, at, "Single '}' encountered in format string");
+                if (*p != '{') {
+                    jb_char(c, &b, *p++);
+                    continue;
+                }
+                const char *q = memchr(p, '}', (size_t)(e - p));
+                if (!q) jfail_at(c, at, "Single '{' encountered in format string");
+                const char *f = p + 1;
+                size_t fl = (size_t)(q - f);
+                if (memchr(f, ':', fl) || memchr(f, '!', fl) || memchr(f, '.', fl) || memchr(f, '[', fl))
+                    jfail_at(c, at, "str.format: conversions, format specs and field access are not supported");
+                jval *v;
+                if (fl == 0) {
+                    v = arg_at(args, kw, n, auto_i++, NULL);
+                } else if (f[0] >= '0' && f[0] <= '9') {
+                    v = arg_at(args, kw, n, (size_t)strtoul(f, NULL, 10), NULL);
+                } else {
+                    v = NULL;
+                    for (size_t i = 0; i < n && !v; i++)
+                        if (kw && kw[i] && strlen(kw[i]) == fl && memcmp(kw[i], f, fl) == 0) v = &args[i];
+                }
+                if (!v) jfail_at(c, at, "str.format: no argument for {%.*s}", (int)(fl > 40 ? 40 : fl), f);
+                jv_write_str(c, &b, *v);
+                p = q + 1;
+            }
+            return b.p ? jb_val(&b) : jv_str("", 0);
         }
         if (NAMED(name, "upper")) return map_case(c, self, 1);
         if (NAMED(name, "lower")) return map_case(c, self, 0);

@@ -480,7 +480,14 @@ void jv_write_str(jctx *c, jbuf *b, jval v) {
         jv_write_repr(c, b, v);
         return;
     case JV_DICT: jv_write_repr(c, b, v); return;
-    case JV_NS: jb_str(c, b, "<Namespace>"); return;
+    case JV_NS: {
+        jval d = v;
+        d.kind = JV_DICT;
+        jb_str(c, b, "<Namespace ");
+        jv_write_repr(c, b, d);
+        jb_char(c, b, '>');
+        return;
+    }
     case JV_FUNC: jb_str(c, b, "<built-in function>"); return;
     case JV_MACRO: jb_str(c, b, "<Macro>"); return;
     case JV_METHOD: jb_str(c, b, "<built-in method>"); return;
