@@ -343,6 +343,7 @@ FEATURES = [
     "{% raw %}{{ not evaluated }} {% if %}{% endraw %}!",
     "line1\r\nline2\r\n{% if t %}\r\nx{% endif %}\n\n",
     "{{- ' lead' -}}   \n  {{- 'trail ' -}}",
+    "a\u00a0\u2003 {%- if t -%} \u3000\u00a0b{% endif %}\n\u00a0 {% if t %}c{% endif %}\u2028{# x #}\n \u00a0{% if t %}d{% endif %}",
     # literals, operators, printing
     "{{ 1 + 2 * 3 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 2 ** 10 }} {{ 7 / 2 }} {{ 6 / 2 }}",
     "{{ 0.1 + 0.2 }} {{ 1e20 }} {{ 1.5e-7 }} {{ 100.0 }} {{ 1/3 }} {{ 2.5 * 4 }} {{ -0.0 }} {{ 123456789.125 }}",

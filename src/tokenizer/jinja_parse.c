@@ -102,6 +102,25 @@ static tok *emit(parser *p, ttype type, size_t off) {
 }
 
 static bool is_ws(char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v'; }
+
+/* Python's whitespace (str.isspace, regex \s) around tags: the length of
+ * s[start..end) without its trailing whitespace, and the offset after the
+ * whitespace that starts at k */
+static size_t rstrip_len(const char *s, size_t start, size_t end) {
+    while (end > start) {
+        size_t q = end - 1, l;
+        while (q > start && ((unsigned char)s[q] & 0xC0) == 0x80 && end - q < 4) q--;
+        if (!ju_space(ju_decode(s + q, end - q, &l)) || q + l != end) break;
+        end = q;
+    }
+    return end - start;
+}
+
+static size_t skip_space(const char *s, size_t k, size_t len) {
+    size_t l;
+    while (k < len && ju_space(ju_decode(s + k, len - k, &l))) k += l;
+    return k;
+}
 static bool is_alpha(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_'; }
 static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
 
@@ -348,15 +367,12 @@ static void lex(parser *p) {
         char sign = tpos + 2 < p->len && (s[tpos + 2] == '-' || s[tpos + 2] == '+') ? s[tpos + 2] : 0;
         size_t tlen = tpos - pos;
         if (sign == '-') {
-            while (tlen > 0 && is_ws(s[pos + tlen - 1])) tlen--;
+            tlen = rstrip_len(s, pos, pos + tlen);
         } else if (sign != '+' && kind != '{') {
             size_t l_pos = tlen;
             while (l_pos > 0 && s[pos + l_pos - 1] != '\n') l_pos--;
             if (l_pos > 0 || line_starting) {
-                bool all_ws = l_pos < tlen;
-                for (size_t q = l_pos; q < tlen; q++)
-                    if (!is_ws(s[pos + q])) all_ws = false;
-                if (all_ws) tlen = l_pos;
+                if (l_pos < tlen && skip_space(s, pos + l_pos, pos + tlen) == pos + tlen) tlen = l_pos;
             }
         }
         emit_text(p, pos, tlen);
@@ -394,8 +410,7 @@ static void lex(parser *p) {
                 while (r < p->len && is_ws(s[r])) r++;
                 if (r + 6 <= p->len && strncmp(s + r, "endraw", 6) == 0) {
                     size_t bl = q - raw_body;
-                    if (rs == '-')
-                        while (bl > 0 && is_ws(s[raw_body + bl - 1])) bl--;
+                    if (rs == '-') bl = rstrip_len(s, raw_body, raw_body + bl);
                     emit_text(p, raw_body, bl);
                     r += 6;
                     while (r < p->len && is_ws(s[r])) r++;
@@ -414,7 +429,7 @@ static void lex(parser *p) {
             end_sign = lex_tag(p, &k, kind == '%', tpos);
         }
         if (end_sign == '-') {
-            while (k < p->len && is_ws(s[k])) k++;
+            k = skip_space(s, k, p->len);
         } else if (end_sign != '+' && kind != '{' && k < p->len && s[k] == '\n') {
             k++;
         }
