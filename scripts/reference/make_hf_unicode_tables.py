@@ -11,11 +11,15 @@ code point, and writes what owl needs to answer the same way:
   hf_lower_delta   code points whose lowercase differs from utf8proc's
   hf_nfd_keep, hf_nfkd_keep, hf_nfkc_keep, hf_nfc_keep
                    code points tokenizers leaves unchanged that utf8proc
-                   (de)composes
+                   (de)composes, and combining marks whose class it does
+                   not know (so it reorders nothing around them)
   hf_mark_ranges   what StripAccents removes
-  HF_RE_NUMERIC, HF_RE_PUNCT, HF_RE_WORD
+  hf_re_numeric, hf_re_punct, hf_re_word
                    regex class contents (ranges) of Digits, Punctuation
                    and \\w
+  hf_prop_delta    for \\p{L}, \\p{N}, ... in Split regexes: the code points
+                   tokenizers' regex engine (Oniguruma, newer Unicode) counts
+                   that PCRE2 does not
 
 usage: scripts/reference/make_hf_unicode_tables.py   (writes src/tokenizer/hf_unicode.c)
 """
@@ -89,6 +93,47 @@ def c_list(name, cps):
     return f"const uint32_t {name}[] = {{{body}}};\nconst size_t {name}_n = {len(cps)};\n"
 
 
+PROPS = ["L", "Lu", "Ll", "Lt", "Lm", "Lo", "M", "Mn", "Mc", "Me", "N", "Nd", "Nl", "No",
+         "P", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "S", "Sm", "Sc", "Sk", "So"]
+
+
+def pcre2_set(pat):
+    """code points PCRE2 (the library owl links) matches with pat, UTF + UCP"""
+    P = ctypes.CDLL("libpcre2-8.so.0")
+    P.pcre2_compile_8.restype = ctypes.c_void_p
+    P.pcre2_compile_8.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.POINTER(ctypes.c_int),
+                                  ctypes.POINTER(ctypes.c_size_t), ctypes.c_void_p]
+    P.pcre2_match_data_create_8.restype = ctypes.c_void_p
+    P.pcre2_match_data_create_8.argtypes = [ctypes.c_uint32, ctypes.c_void_p]
+    P.pcre2_match_8.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_uint32,
+                                ctypes.c_void_p, ctypes.c_void_p]
+    err, off = ctypes.c_int(), ctypes.c_size_t()
+    b = pat.encode()
+    code = P.pcre2_compile_8(b, len(b), 0x00080000 | 0x00020000, ctypes.byref(err), ctypes.byref(off), None)
+    md = P.pcre2_match_data_create_8(4, None)
+    out = set()
+    for ch in CHARS:
+        e = ch.encode()
+        if P.pcre2_match_8(code, e, len(e), 0, 0, md, None) >= 0:
+            out.add(ord(ch))
+    return out
+
+
+def prop_deltas():
+    """for each \\p{X}: what tokenizers' regex engine (Oniguruma) counts in X
+    beyond what PCRE2 does; where PCRE2 counts some that it does not, all
+    of X (exact)"""
+    out = []
+    for prop in PROPS:
+        hf = isolated(pre_tokenizers.Split(tokenizers.Regex("\\p{%s}" % prop), "isolated"))
+        pc = pcre2_set("^\\p{%s}$" % prop)
+        if pc - hf:  # PCRE2 counts some it does not: the whole set, explicitly
+            out.append((prop, True, hf))
+        else:
+            out.append((prop, False, hf - pc))
+    return out
+
+
 def main():
     low = per_char(normalizers.Lowercase().normalize_str)
     delta = []
@@ -111,10 +156,21 @@ def main():
                 assert o == ch, (name, hex(ord(ch)), o)  # tokenizers leaves it as it is
                 keep.append(ord(ch))
         keeps[name] = keep
+    # combining classes tokenizers' normalizer does not know (it sees
+    # starters there and reorders nothing across them): kept as well
+    class Prop(ctypes.Structure):
+        _fields_ = [("category", ctypes.c_int16), ("combining_class", ctypes.c_int16)]
+    U.utf8proc_get_property.restype = ctypes.POINTER(Prop)
+    nfd = normalizers.NFD()
+    starters = [ord(ch) for ch in CHARS if U.utf8proc_get_property(ord(ch)).contents.combining_class > 1 and
+                nfd.normalize_str(ch + "\u0334").endswith("\u0334")]
+    for name in keeps:
+        keeps[name] = sorted(set(keeps[name]) | set(starters))
     stripped = [ord(ch) for ch, o in zip(CHARS, per_char(normalizers.StripAccents().normalize_str)) if o == ""]
     numeric = isolated(pre_tokenizers.Digits(individual_digits=True))
     punct = isolated(pre_tokenizers.Punctuation())
     word = isolated(pre_tokenizers.Whitespace())  # word characters stand alone between SEPs ([^\w\s])
+    deltas = prop_deltas()
     with open(OUT, "w") as f:
         f.write(f"""/* hf_unicode.c — character tables of Hugging Face tokenizers {tokenizers.__version__}, so that
  * owl's normalizers and pre-tokenizers answer as it does where its Unicode
@@ -139,6 +195,13 @@ const size_t hf_lower_delta_n = {len(delta)};
         f.write(f'const char hf_re_numeric[] = "{re_class(numeric)}";\n')
         f.write(f'const char hf_re_punct[] = "{re_class(punct)}";\n')
         f.write(f'const char hf_re_word[] = "{re_class(word)}";\n')
+        f.write("\n/* \\\\p{X} of tokenizer.json regexes: the code points tokenizers' Oniguruma counts in X beyond\n"
+                " * PCRE2's tables, or (exact) all of them where PCRE2 counts some it does not */\n")
+        f.write("const hf_prop hf_prop_delta[] = {\n")
+        for prop, exact, d in deltas:
+            f.write(f'    {{"{prop}", {"true" if exact else "false"}, "{re_class(d)}"}},\n')
+        f.write("};\n")
+        f.write(f"const size_t hf_prop_delta_n = {len(deltas)};\n")
     print(f"lower {len(delta)}, keep " + ", ".join(f"{k} {len(v)}" for k, v in keeps.items()) +
           f", marks {len(stripped)}, numeric {len(numeric)}, punct {len(punct)}, word {len(word)}")
 

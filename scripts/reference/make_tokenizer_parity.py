@@ -7,7 +7,8 @@ seed: prose in many scripts, code, emoji (ZWJ sequences, flags, skin
 tones), whitespace runs (spaces, tabs, newlines, CRLF, NBSP and other
 Unicode spaces), digit runs, punctuation, decomposed letters (for NFC),
 mixtures, the tokenizer's own added tokens inside text (and near misses),
-and random code points (valid UTF-8, surrogates excluded). Each string is
+random code points (valid UTF-8, surrogates excluded), and characters of
+Unicode 15 and 16 (whose tables older libraries lack). Each string is
 encoded with Tokenizer.from_file(...).encode(s, add_special_tokens=False)
 and with add_special_tokens=True, and decoded back with
 decode(ids, skip_special_tokens=False) to record whether the tokenizer
@@ -95,6 +96,19 @@ DECOMPOSED = ["e\u0301", "a\u0308", "n\u0303", "o\u0302\u0323", "\u1100\u1161\u1
               "ﬁ", "Ω", "Å", "ǅ", "①", "²", "ｶ", "㍿", "ſ"]
 
 
+# blocks of Unicode 15 and 16, which tokenizers' tables know and older
+# libraries may not: CJK Ext H, Kawi, Nag Mundari, Garay, Gurung Khema,
+# Kirat Rai, Egyptian hieroglyphs Ext-A, legacy computing, new symbols
+NEW_BLOCKS = [(0x31350, 0x313FF), (0x11F00, 0x11F59), (0x1E4D0, 0x1E4F9), (0x10D40, 0x10D8F), (0x16100, 0x16139),
+              (0x16D40, 0x16D79), (0x13460, 0x134FF), (0x1CC00, 0x1CCF9), (0x1FAE8, 0x1FAE9), (0x2FFC, 0x2FFF),
+              (0x31EF, 0x31EF), (0x1C89, 0x1C8A), (0xA7CB, 0xA7DC), (0x16EA0, 0x16ED3)]
+
+
+def new_unicode(rng):
+    a, b = rng.choice(NEW_BLOCKS)
+    return "".join(chr(rng.randint(a, b)) for _ in range(rng.randint(1, 4)))
+
+
 def rand_cpt(rng):
     """A random code point, weighted toward the ranges text uses."""
     r = rng.random()
@@ -155,7 +169,7 @@ def make_strings(rng, specials, n):
     for s in fixed:
         if len(out) < n:
             out.append(s)
-    cats = ["prose", "code", "emoji", "space", "digits", "punct", "decomp", "special", "random", "mixed"]
+    cats = ["prose", "code", "emoji", "space", "digits", "punct", "decomp", "special", "random", "mixed", "newuni"]
     i = 0
     while len(out) < n:
         cat = cats[i % len(cats)]
@@ -182,6 +196,9 @@ def make_strings(rng, specials, n):
             parts = [rng.choice([prose(), rng.choice(SPACES), rng.choice(specials), rng.choice(specials), "x", ""])
                      for _ in range(rng.randint(1, 6))]
             s = "".join(parts)
+        elif cat == "newuni":
+            s = "".join(rng.choice([new_unicode(rng), new_unicode(rng), " ", "a", "7", "!", " x", prose()])
+                        for _ in range(rng.randint(1, 6)))
         elif cat == "random":
             s = "".join(rand_cpt(rng) for _ in range(rng.randint(1, 40)))
         else:

@@ -67,9 +67,88 @@ typedef struct pre_plan {
     int meta_prepend;
 } pre_plan;
 
+/* A tokenizer.json regex with each \p{X} (\pX, \P{X}) widened to what
+ * tokenizers' Oniguruma counts in X (hf_prop_delta); malloc'd. */
+static char *widen_props(const char *re) {
+    size_t n = strlen(re), cap = n + 1;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (re[i] == '\\' && (re[i + 1] == 'p' || re[i + 1] == 'P')) {
+            size_t most = 0;
+            for (size_t k = 0; k < hf_prop_delta_n; k++)
+                if (strlen(hf_prop_delta[k].delta) > most) most = strlen(hf_prop_delta[k].delta);
+            cap += most + 16;
+        }
+    char *out = owl_xmalloc(cap), *o = out;
+    if (!out) return NULL;
+    bool in_class = false;
+    for (size_t i = 0; i < n;) {
+        char c = re[i];
+        if (c == '\\' && i + 1 < n && (re[i + 1] == 'p' || re[i + 1] == 'P')) {
+            bool neg = re[i + 1] == 'P';
+            const char *name = re + i + 2;
+            size_t len = 0, skip;
+            if (*name == '{') {
+                const char *end = strchr(name, '}');
+                if (!end) goto copy;
+                name++;
+                len = (size_t)(end - name);
+                skip = 2 + len + 2;
+            } else {
+                len = *name ? 1 : 0;
+                skip = 3;
+            }
+            const hf_prop *p = NULL;
+            for (size_t k = 0; k < hf_prop_delta_n; k++)
+                if (strlen(hf_prop_delta[k].name) == len && strncmp(hf_prop_delta[k].name, name, len) == 0)
+                    p = &hf_prop_delta[k];
+            if (!p || (!p->exact && !p->delta[0]) || (neg && in_class)) goto copy;
+            if (!in_class) o += sprintf(o, neg ? "[^" : "[");
+            if (!p->exact) o += sprintf(o, "\\p{%s}", p->name);
+            o += sprintf(o, "%s", p->delta);
+            if (!in_class) *o++ = ']';
+            i += skip;
+            continue;
+        }
+    copy:
+        if (c == '\\' && i + 1 < n) {
+            *o++ = re[i++];
+            *o++ = re[i++];
+            continue;
+        }
+        if (c == '[' && !in_class) {
+            in_class = true;
+            *o++ = re[i++];
+            if (i < n && re[i] == '^') *o++ = re[i++];
+            if (i < n && re[i] == ']') *o++ = re[i++]; /* a leading ] is literal */
+            continue;
+        }
+        if (c == '[' && in_class && i + 1 < n && re[i + 1] == ':') { /* [:alpha:] */
+            const char *end = strstr(re + i, ":]");
+            size_t k = end ? (size_t)(end - (re + i)) + 2 : 1;
+            memcpy(o, re + i, k);
+            o += k;
+            i += k;
+            continue;
+        }
+        if (c == ']' && in_class) in_class = false;
+        *o++ = re[i++];
+    }
+    *o = 0;
+    return out;
+}
+
 static owl_status add_step(pre_plan *pl, const char *re, pretok_behavior b, bool invert, const char *path) {
     if (pl->metaspace) return owl_err(OWL_ERR_UNSUPPORTED, "%s: a pre-tokenizer step after Metaspace", path);
     if (pl->n == MAX_STEPS) return owl_err(OWL_ERR_UNSUPPORTED, "%s: more than %d pre-tokenizer steps", path, MAX_STEPS);
+    char *w = widen_props(re);
+    if (!w) return OWL_ERR_NOMEM;
+    if (strcmp(w, re) == 0) {
+        free(w);
+    } else {
+        free(pl->owned[pl->n]);
+        pl->owned[pl->n] = w;
+        re = w;
+    }
     pl->step[pl->n++] = (pretok_step){re, b, invert};
     return OWL_OK;
 }

@@ -6,6 +6,7 @@
 #ifndef OWL_TOKENIZER_HF_UNICODE_H
 #define OWL_TOKENIZER_HF_UNICODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,5 +20,15 @@ extern const size_t hf_mark_ranges_n;
 extern const char hf_re_numeric[]; /* Digits: Rust's is_numeric */
 extern const char hf_re_punct[];   /* Punctuation: ASCII and Unicode punctuation */
 extern const char hf_re_word[];    /* Whitespace: the regex crate's \w */
+
+/* \p{name} in a tokenizer.json regex stands for \p{name} plus delta, or
+ * (exact) for delta alone */
+typedef struct hf_prop {
+    const char *name;
+    bool exact;
+    const char *delta;
+} hf_prop;
+extern const hf_prop hf_prop_delta[];
+extern const size_t hf_prop_delta_n;
 
 #endif
