@@ -6,7 +6,7 @@ tokenizer.json and tokenizer_config.json; tokenizer.json is saved again
 without indentation by `tokenizers` (same content, half the size).
 
 usage: scripts/reference/make_smollm2_hf_tokenizer.py [path/to/SmolLM2-135M-Instruct.Q4_1.gguf]
-writes tests/fixtures/tokenizer/smollm2-hf/{tokenizer.json,tokenizer_config.json}
+writes tests/fixtures/tokenizer/smollm2-hf/{tokenizer.json,tokenizer_config.json,chat_template.jinja}
 """
 import os
 import shutil
@@ -27,7 +27,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tok.save_pretrained(tmp)
         Tokenizer.from_file(os.path.join(tmp, "tokenizer.json")).save(os.path.join(OUT, "tokenizer.json"), pretty=False)
-        shutil.copy(os.path.join(tmp, "tokenizer_config.json"), os.path.join(OUT, "tokenizer_config.json"))
+        for name in ("tokenizer_config.json", "chat_template.jinja"):
+            if os.path.exists(os.path.join(tmp, name)):
+                shutil.copy(os.path.join(tmp, name), os.path.join(OUT, name))
     print("wrote", OUT)
 
 

@@ -1,7 +1,8 @@
 /* hf_json.c — builds a tokenizer from a Hugging Face folder: tokenizer.json
  * (the model, added tokens, normalizer, pre-tokenizer, decoder and
  * post-processor) and tokenizer_config.json (BOS/EOS names, the chat
- * template), to give the ids Hugging Face `tokenizers` gives.
+ * template, else chat_template.jinja), to give the ids Hugging Face
+ * `tokenizers` gives.
  *
  * tokenizer.json, as read here:
  *   model: {"type": "BPE", "vocab": {text: id}, "merges": ["a b", ...] or
@@ -744,6 +745,32 @@ static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) 
     return vocab_finish(t, "", 0);
 }
 
+/* The chat template of newer transformers, in its own file
+ * (chat_template.jinja) when tokenizer_config.json has none. */
+static owl_status read_template(const char *dir, tokenizer *t) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return OWL_OK;
+    enum { MAX = 1 << 20 };
+    char *buf = owl_xmalloc(MAX + 1);
+    size_t n = buf ? fread(buf, 1, MAX + 1, f) : 0;
+    bool err = ferror(f);
+    fclose(f);
+    if (!buf) return OWL_ERR_NOMEM;
+    if (err || n > MAX) {
+        free(buf);
+        return owl_err(err ? OWL_ERR_IO : OWL_ERR_FORMAT, "%s: %s", path, err ? "cannot read" : "larger than 1 MiB");
+    }
+    buf[n] = 0;
+    if (memchr(buf, 0, n)) {
+        free(buf);
+        return owl_err(OWL_ERR_FORMAT, "%s: holds a NUL byte", path);
+    }
+    t->chat_template = buf;
+    return OWL_OK;
+}
+
 owl_status tokenizer_from_hf_dir(const char *dir, tokenizer **out) {
     *out = NULL;
     char path[4096], cpath[4096];
@@ -778,6 +805,7 @@ owl_status tokenizer_from_hf_dir(const char *dir, tokenizer **out) {
     }
     json_decref(tj);
     json_decref(cfg);
+    if (st == OWL_OK && !t->chat_template) st = read_template(dir, t);
     if (st) {
         tokenizer_free(t);
         return st;

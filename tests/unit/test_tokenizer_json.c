@@ -220,6 +220,7 @@ static void test_good(void) {
         free(text);
     }
     owl_token bad = 99;
+    CHECK(tokenizer_chat_template(t) == NULL, "good: a chat template from nowhere");
     CHECK(tokenizer_decode(t, &bad, 1, false, &text, &len) == OWL_ERR_ARG && text == NULL, "decode of id 99 accepted");
     free(ids);
     tokenizer_free(t);
@@ -281,8 +282,35 @@ static void test_mutations(void) {
     CHECK(loaded > 0 && refused > n, "mutants: %zu loaded, %zu refused", loaded, refused);
 }
 
+/* The chat template in chat_template.jinja (newer transformers) when the
+ * config has none: SmolLM2's folder; and one with a NUL byte is refused. */
+static void test_template_file(void) {
+    char dir[4096], path[4300];
+    snprintf(dir, sizeof dir, "%s/tokenizer/smollm2-hf", check_env("OWL_FIXTURES"));
+    tokenizer *t = NULL;
+    owl_status st = tokenizer_from_hf_dir(dir, &t);
+    CHECK(st == OWL_OK, "smollm2-hf: %s", owl_last_error());
+    const char *tm = st ? NULL : tokenizer_chat_template(t);
+    CHECK(tm && strncmp(tm, "{% for message in messages %}", 29) == 0 && strstr(tm, "<|im_start|>"),
+          "smollm2-hf: chat template \"%.40s\"", tm ? tm : "(none)");
+    tokenizer_free(t);
+    make_dir(dir, sizeof dir, "nul_template", "{" OK_MODEL ", " BL "}", NULL);
+    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite("{{ x }}\0y", 1, 9, f);
+        fclose(f);
+    }
+    t = NULL;
+    st = tokenizer_from_hf_dir(dir, &t);
+    CHECK(st == OWL_ERR_FORMAT && t == NULL && strstr(owl_last_error(), "chat_template.jinja"), "NUL template: %d %s", st,
+          owl_last_error());
+    remove(path);
+}
+
 int main(void) {
     test_bad();
+    test_template_file();
     test_good();
     test_mutations();
     return check_done();
