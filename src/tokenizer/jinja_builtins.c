@@ -745,12 +745,18 @@ static jval percent_format(jctx *c, const jnode *at, jval fmt, jval *args, size_
         jb_add(c, &b, tmp, (size_t)len);
     }
     /* Python lets a mapping-like argument (a list or dict) go unused */
-    if (k < n && !(n == 1 && k == 0 && ((args[0].kind == JV_LIST && !args[0].u.l->tuple) || args[0].kind == JV_DICT)))
+    if (k < n && !(n == 1 && k == 0 &&
+                   ((args[0].kind == JV_LIST && !args[0].u.l->tuple) || args[0].kind == JV_DICT ||
+                    args[0].kind == JV_UNDEF)))
         jfail_at(c, at, "not all arguments converted during string formatting");
     return b.p ? jb_val(&b) : jv_str("", 0);
 }
 
 jval jb_binop(jctx *c, const jnode *at, int op, jval a, jval b) {
+    if (op == OP_MOD && a.kind == JV_STR) {
+        if (b.kind == JV_LIST && b.u.l->tuple) return percent_format(c, at, a, b.u.l->v, b.u.l->n);
+        return percent_format(c, at, a, &b, 1);
+    }
     if (a.kind == JV_UNDEF) fail_undef(c, at, a);
     if (b.kind == JV_UNDEF) fail_undef(c, at, b);
     if (is_num(a) && is_num(b)) {
@@ -825,10 +831,6 @@ jval jb_binop(jctx *c, const jnode *at, int op, jval a, jval b) {
         jval r = buf.p ? jb_val(&buf) : jv_str("", 0);
         r.safe = a.safe;
         return r;
-    }
-    if (op == OP_MOD && a.kind == JV_STR) {
-        if (b.kind == JV_LIST && b.u.l->tuple) return percent_format(c, at, a, b.u.l->v, b.u.l->n);
-        return percent_format(c, at, a, &b, 1);
     }
     if (op == OP_ADD && a.kind == JV_LIST && b.kind == JV_LIST) {
         jval l = jv_list_new(c, a.u.l->n + b.u.l->n);
