@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/mapfile.h"
 #include "../base/mem.h"
 #include "../base/status.h"
 #include "hf_unicode.h"
@@ -745,6 +746,16 @@ static owl_status load(tokenizer *t, json_t *tj, json_t *cfg, const char *path) 
     return vocab_finish(t, "", 0);
 }
 
+/* A JSON file read whole, then parsed from memory (jansson's own file
+ * reading goes a character at a time). */
+static json_t *load_json(const char *path, size_t flags, json_error_t *err) {
+    mapfile mf;
+    if (mapfile_open(path, &mf) != OWL_OK || !mf.data) return json_load_file(path, flags, err); /* reports it */
+    json_t *j = json_loadb((const char *)mf.data, mf.size, flags, err);
+    mapfile_close(&mf);
+    return j;
+}
+
 /* The chat template of newer transformers, in its own file
  * (chat_template.jinja) when tokenizer_config.json has none. */
 static owl_status read_template(const char *dir, tokenizer *t) {
@@ -777,7 +788,7 @@ owl_status tokenizer_from_hf_dir(const char *dir, tokenizer **out) {
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     snprintf(cpath, sizeof cpath, "%s/tokenizer_config.json", dir);
     json_error_t jerr;
-    json_t *tj = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *tj = load_json(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!tj) {
         FILE *f = fopen(path, "rb");
         if (!f) return owl_err(OWL_ERR_IO, "%s: cannot open", path);
