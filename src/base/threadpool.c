@@ -16,13 +16,20 @@ struct threadpool {
     int n;                       /* threads including the caller */
     pthread_t *threads;          /* (n - 1) workers */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv;           /* workers sleep here for the next job */
+    pthread_cond_t done_cv;      /* the caller sleeps here for the last worker */
     atomic_uint gen;             /* bumped once per job */
     atomic_int pending;          /* workers still running the job */
     atomic_int stop;
     threadpool_fn fn;
     void *arg;
 };
+
+/* Waiting, on both sides: spin with PAUSE (a job usually follows within
+ * microseconds during a forward pass), then yield the CPU (when threads
+ * outnumber free cores a spinner steals the time the others need), then
+ * sleep on a condition variable. */
+enum { SPIN_PAUSE = 2000, SPIN_YIELD = 200 };
 
 typedef struct { threadpool *p; int ith; } worker_arg;
 
@@ -37,10 +44,14 @@ static void *worker_main(void *v) {
         int spins = 0;
         while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
                !atomic_load(&p->stop)) {
-            if (++spins < 20000) {
+            if (++spins < SPIN_PAUSE) {
 #if defined(__x86_64__)
                 __builtin_ia32_pause();
 #endif
+                continue;
+            }
+            if (spins < SPIN_PAUSE + SPIN_YIELD) { /* oversubscribed: let others run */
+                sched_yield();
                 continue;
             }
             pthread_mutex_lock(&p->mu);
@@ -51,7 +62,12 @@ static void *worker_main(void *v) {
         if (atomic_load(&p->stop)) break;
         seen = g;
         p->fn(p->arg, ith, p->n);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            /* the last one out wakes the caller if it went to sleep */
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
     return NULL;
 }
@@ -65,6 +81,7 @@ owl_status threadpool_new(int n_threads, threadpool **out) {
     p->n = n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
     p->threads = owl_xcalloc((size_t)n_threads, sizeof *p->threads);
     if (!p->threads) { threadpool_free(p); return OWL_ERR_NOMEM; }
     for (int i = 1; i < n_threads; i++) {
@@ -92,6 +109,7 @@ void threadpool_free(threadpool *p) {
     for (int i = 1; i < p->n; i++) pthread_join(p->threads[i - 1], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->done_cv);
     free(p->threads);
     free(p);
 }
@@ -108,10 +126,19 @@ void threadpool_run(threadpool *p, threadpool_fn fn, void *arg) {
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < SPIN_PAUSE) {
 #if defined(__x86_64__)
-        __builtin_ia32_pause();
+            __builtin_ia32_pause();
 #endif
+        } else if (spins < SPIN_PAUSE + SPIN_YIELD) {
+            sched_yield();
+        } else {
+            pthread_mutex_lock(&p->mu);
+            while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0)
+                pthread_cond_wait(&p->done_cv, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
 }
 

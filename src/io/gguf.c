@@ -244,9 +244,9 @@ void gguf_close(gguf *g) {
 }
 
 static owl_status parse(gguf *g) {
+    if (g->map.size == 0) return owl_err(OWL_ERR_FORMAT, "%s: empty file (not a GGUF model)", g->path);
     cursor c = {g->map.data, g->map.data + g->map.size, g->path};
     uint32_t magic;
-    if (g->map.size == 0) return bad(&c, "empty file (not a GGUF model)");
     if (!rd_u32(&c, &magic)) return bad(&c, "file too short to be GGUF (%zu bytes)", g->map.size);
     if (magic != GGUF_MAGIC) return bad(&c, "not a GGUF file (bad magic)");
     if (!rd_u32(&c, &g->version)) return bad(&c, "truncated header: version cut off");
