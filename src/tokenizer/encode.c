@@ -1,5 +1,9 @@
 /* encode.c — text -> ids: special tokens first, then the vocabulary's model.
  *
+ * Vocabularies from tokenizer.json take encode_hf: Hugging Face
+ * tokenizers' order (added tokens, normalizer, pre-tokenizer, model,
+ * post-processor); those from GGUF the llama.cpp order described here.
+ *
  * Special tokens (control, user-defined and unknown types) written in the
  * text are cut out before the model sees it, the longest token first and
  * each at every place it occurs (llama.cpp's order, which the ggml-vocab
@@ -127,18 +131,6 @@ finish:
     }
     *out = cur;
     return OWL_OK;
-}
-
-/* BPE on the NFC form of the text (tokenizer.json's NFC normalizer);
- * text that is not valid UTF-8 goes in as it is. */
-static owl_status bpe_encode_nfc(const tokenizer *t, const char *s, size_t n, tok_ids *out) {
-    utf8proc_uint8_t *dst = NULL;
-    utf8proc_ssize_t m = n > ((size_t)1 << 40) ? -1 :
-        utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &dst, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (m < 0) return bpe_encode(t, s, n, out);
-    owl_status st = bpe_encode(t, (const char *)dst, (size_t)m, out);
-    free(dst);
-    return st;
 }
 
 /* ---- tokenizer.json (Hugging Face tokenizers' pipeline) ---- */
@@ -311,7 +303,7 @@ owl_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, bo
         const char *s = text + fr.v[i].off;
         switch (t->kind) {
         case TOK_KIND_BPE:
-            st = t->nfc ? bpe_encode_nfc(t, s, fr.v[i].len, &out) : bpe_encode(t, s, fr.v[i].len, &out);
+            st = bpe_encode(t, s, fr.v[i].len, &out);
             break;
         case TOK_KIND_SPM: st = spm_encode(t, s, fr.v[i].len, t->add_space_prefix && prev_special, &out); break;
         case TOK_KIND_WPM: st = wpm_encode(t, s, fr.v[i].len, &out); break;

@@ -3,8 +3,9 @@
  * Built from GGUF metadata (tokenizer.ggml.*): "gpt2" byte-level BPE with
  * the pre-tokenizer named by tokenizer.ggml.pre, "llama" SentencePiece
  * BPE with byte fallback, and "bert" WordPiece; or from a Hugging Face
- * tokenizer.json (byte-level BPE). User-defined tokens written in the text
- * are always kept whole, control tokens only when parse_special is set.
+ * tokenizer.json (BPE, run as Hugging Face tokenizers runs it).
+ * User-defined tokens written in the text are always kept whole, control
+ * tokens only when parse_special is set.
  * Read-only after loading: one tokenizer may serve many threads. The
  * public wrappers (owl_tokenize, owl_token_piece, owl_detok_*,
  * owl_chat_apply) are in tokenizer/api.c; the inside is vocab.h. */
@@ -21,8 +22,11 @@
 typedef struct tokenizer tokenizer;
 
 owl_status tokenizer_from_gguf(const gguf *g, tokenizer **out);
-/* From a Hugging Face folder: tokenizer.json (+ tokenizer_config.json).
- * Byte-level BPE vocabularies only, for now. */
+/* From a Hugging Face folder: tokenizer.json (+ tokenizer_config.json,
+ * chat_template.jinja), giving the ids Hugging Face tokenizers gives:
+ * BPE models (byte-level, or SentencePiece-style with byte fallback) with
+ * their normalizers, pre-tokenizers, decoder, post-processor and added
+ * tokens (see hf_json.c for what is read). */
 owl_status tokenizer_from_hf_dir(const char *dir, tokenizer **out);
 void tokenizer_free(tokenizer *t);
 

@@ -66,7 +66,6 @@ struct tokenizer {
     int32_t byte_id[256]; /* BPE: id of the byte's mapped character;
                              SPM: id of <0xXX> (or of the byte itself); -1 */
     bool ignore_merges;   /* a whole word that is a token is taken as is */
-    bool nfc;             /* NFC-normalize text before the model (tokenizer.json) */
     pretok *pretok;
 
     /* special tokens split out before the model runs, longest first */
