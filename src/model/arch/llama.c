@@ -18,7 +18,7 @@ static owl_status get_int(const gguf *g, const char *key, bool required, uint32_
                           uint32_t lo, uint32_t hi, int32_t *out) {
     uint32_t v = def;
     int r = gguf_get_u32(g, key, &v);
-    if (r < 0) return owl_err_prefix(OWL_ERR_FORMAT, "%s", g->path);
+    if (r < 0) return OWL_ERR_FORMAT; /* the getter named the file and key */
     if (r == 0 && required)
         return owl_err(OWL_ERR_FORMAT, "%s: metadata key '%s' is missing", g->path, key);
     if (v < lo || v > hi)
@@ -32,7 +32,7 @@ static owl_status get_float(const gguf *g, const char *key, float def, float lo,
                             float *out) {
     float v = def;
     int r = gguf_get_f32(g, key, &v);
-    if (r < 0) return owl_err_prefix(OWL_ERR_FORMAT, "%s", g->path);
+    if (r < 0) return OWL_ERR_FORMAT; /* the getter named the file and key */
     if (!(v >= lo && v <= hi)) /* also rejects NaN */
         return owl_err(OWL_ERR_FORMAT, "%s: metadata '%s' = %g is out of range [%g, %g]",
                        g->path, key, (double)v, (double)lo, (double)hi);
@@ -86,7 +86,7 @@ static owl_status llama_hparams(const gguf *g, hparams *hp) {
     hp->rope_orig_ctx = hp->n_ctx_train;
     gguf_str st;
     int r = gguf_get_str(g, "llama.rope.scaling.type", &st);
-    if (r < 0) return owl_err_prefix(OWL_ERR_FORMAT, "%s", g->path);
+    if (r < 0) return OWL_ERR_FORMAT; /* the getter named the file and key */
     float factor = 1.0f;
     if ((s = get_float(g, "llama.rope.scaling.factor", 1.0f, 0.0f, 1e6f, &factor))) return s;
     if (r > 0) {
