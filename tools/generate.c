@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "cli.h"
@@ -22,6 +23,7 @@ static int lib_fail(const generator *g, const char *what) {
 
 size_t gen_opts_init(gen_opts *o, arg_opt *opts, const arg_opt *extra, size_t n_extra) {
     *o = (gen_opts){.n_batch = 512, .sp = owl_sampler_default_params()};
+    o->sp.seed = GEN_SEED_RANDOM; /* like llama.cpp: a new seed each run unless given */
     const arg_opt shared[GEN_N_OPTS] = {
         {"-m", "--model", ARG_STR, &o->model, 0, 0, "FILE", "the model (GGUF)"},
         {"-c", "--ctx-size", ARG_INT, &o->n_ctx, 0, 1 << 24, "N",
@@ -43,7 +45,7 @@ size_t gen_opts_init(gen_opts *o, arg_opt *opts, const arg_opt *extra, size_t n_
          "subtract X from the logit of every recent token, 0 = off"},
         {NULL, "--frequency-penalty", ARG_FLOAT, &o->sp.frequency_penalty, -100, 100, "X",
          "subtract X per occurrence among recent tokens, 0 = off"},
-        {"-s", "--seed", ARG_U64, &o->sp.seed, 0, 0, "S", "random seed: same seed and settings, same text"},
+        {"-s", "--seed", ARG_U64, &o->sp.seed, 0, 0, "S", "random seed: same seed and settings, same text (default: a new one each run)"},
     };
     opts[0] = shared[0];
     memcpy(opts + 1, extra, n_extra * sizeof *extra);
@@ -69,6 +71,11 @@ int gen_init(generator *g, const char *cmd, const gen_opts *o, owl_model **model
     if (owl_context_new(g->model, &cp, &g->ctx) != OWL_OK) return lib_fail(g, "cannot create the context");
     g->n_ctx = owl_context_n_ctx(g->ctx);
     owl_sampler_params sp = o->sp;
+    if (sp.seed == GEN_SEED_RANDOM) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        sp.seed = ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+    }
     if (sp.penalty_last_n < 0) sp.penalty_last_n = (int32_t)g->n_ctx;
     if (owl_sampler_new(&sp, owl_n_vocab(g->model), &g->smpl) != OWL_OK)
         return lib_fail(g, "bad sampler settings");

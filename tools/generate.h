@@ -9,6 +9,9 @@
 #ifndef OWL_TOOLS_GENERATE_H
 #define OWL_TOOLS_GENERATE_H
 
+/* --seed left unset: gen_init draws a new seed (as llama.cpp does) */
+#define GEN_SEED_RANDOM UINT64_MAX
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
