@@ -513,8 +513,77 @@ def statements(count=1000):
     print("statements: %d, %d raise" % (len(cases), sum("error" in c for c in cases)), file=sys.stderr)
 
 
+# ---- random blocks: if/elif/else, for with filters and else, break/continue, set/filter/call blocks, macros ----
+# Into tests/fixtures/jinja/blocks.json: scoping (what a set inside a loop, its else, a filter, set or call
+# block leaves outside), for-else after break/continue, loop variables, caller().
+
+BLK_TEXT = ["a", " ", "\n", "  \n", "x y", "\n\n  ", "b\n", " c "]
+BLK_PRE = "{%- set ns = namespace(c=0) -%}{%- macro m(k) -%}<{{ k }}>{%- endmacro -%}{%- macro w(a) -%}({{ caller(a * 2) }}){%- endmacro -%}{%- set y = 'y0' -%}"
+
+
+def blk_op(rng, k):
+    return "{" + k + rng.choice(["", "", "-", "+"]) + rng.choice([" ", "\n", ""])
+
+
+def blk_cl(rng, k):
+    return rng.choice([" ", "", "\n "]) + rng.choice(["", "", "-"] + (["+"] if k != "}" else [])) + k + "}"
+
+
+def blk_body(rng, d, inloop):
+    out = []
+    for _ in range(rng.randint(1, 4)):
+        r = rng.random()
+        if r < 0.3 or d > 3:
+            out.append(rng.choice(BLK_TEXT))
+        elif r < 0.45:
+            exprs = ["x", "ns.c", "m(x)", "y", "ns.c ~ '|'", "[1,2] | join('-')"]
+            if inloop: exprs += ["i", "loop.index", "loop.first", "loop.last", "loop.length", "loop.cycle('o', 'e')", "loop.previtem", "i * x"]
+            out.append(blk_op(rng, "{") + rng.choice(exprs) + blk_cl(rng, "}"))
+        elif r < 0.55:
+            out.append(blk_op(rng, "%") + "if " + rng.choice(["t", "not t", "x == 1", "ns.c > 1"] + (["i is odd", "loop.last"] if inloop else [])) + blk_cl(rng, "%"))
+            out.append(blk_body(rng, d + 1, inloop))
+            if rng.random() < 0.3:
+                out.append(blk_op(rng, "%") + "elif ns.c == 2" + blk_cl(rng, "%")); out.append(blk_body(rng, d + 1, inloop))
+            if rng.random() < 0.4:
+                out.append(blk_op(rng, "%") + "else" + blk_cl(rng, "%")); out.append(blk_body(rng, d + 1, inloop))
+            out.append(blk_op(rng, "%") + "endif" + blk_cl(rng, "%"))
+        elif r < 0.7:
+            out.append(blk_op(rng, "%") + "for i in " + rng.choice(["[1, 2]", "range(3)", "[]", "'ab'", "range(4) if i != 2"]).replace(" if i != 2", "") + (" if i != 1" if rng.random() < 0.2 else "") + blk_cl(rng, "%"))
+            out.append(blk_body(rng, d + 1, True))
+            if rng.random() < 0.2:
+                out.append(blk_op(rng, "%") + "else" + blk_cl(rng, "%")); out.append(blk_body(rng, d + 1, inloop))
+            out.append(blk_op(rng, "%") + "endfor" + blk_cl(rng, "%"))
+        elif r < 0.76 and inloop:
+            out.append(blk_op(rng, "%") + rng.choice(["break", "continue"]) + blk_cl(rng, "%"))
+        elif r < 0.82:
+            out.append(blk_op(rng, "%") + rng.choice(["set ns.c = ns.c + 1", "set x = x + 1", "set y = 'q' ~ x"]) + blk_cl(rng, "%"))
+        elif r < 0.87:
+            out.append(blk_op(rng, "%") + "set y" + rng.choice(["", " | upper", " | trim"]) + blk_cl(rng, "%") + blk_body(rng, d + 1, inloop) + blk_op(rng, "%") + "endset" + blk_cl(rng, "%"))
+        elif r < 0.92:
+            out.append(blk_op(rng, "%") + "filter " + rng.choice(["upper", "trim", "replace('a', 'A')"]) + blk_cl(rng, "%") + blk_body(rng, d + 1, inloop) + blk_op(rng, "%") + "endfilter" + blk_cl(rng, "%"))
+        else:
+            out.append(blk_op(rng, "%") + "call(v) w(x)" + blk_cl(rng, "%") + "[" + blk_body(rng, d + 1, inloop) + "]{{ v }}" + blk_op(rng, "%") + "endcall" + blk_cl(rng, "%"))
+    return "".join(out)
+
+def blocks(count=1000):
+    import random
+    rng = random.Random(11)
+    cases = []
+    for _ in range(count):
+        t = BLK_PRE + blk_body(rng, 0, False)
+        try:
+            cases.append({"template": t, "text": ctu._compile_jinja_template(t).render(t=True, x=1)})
+        except Exception as e:  # noqa: BLE001
+            cases.append({"template": t, "error": "%s: %s" % (type(e).__name__, e)})
+    with open(os.path.join(OUT, "..", "jinja", "blocks.json"), "w", encoding="utf-8") as f:
+        json.dump({"context": {"t": True, "x": 1}, "cases": cases}, f, ensure_ascii=False, indent=0)
+        f.write("\n")
+    print("blocks: %d, %d raise" % (len(cases), sum("error" in c for c in cases)), file=sys.stderr)
+
+
 if __name__ == "__main__":
     main()
     features()
     expressions()
     statements()
+    blocks()

@@ -332,6 +332,7 @@ static void exec_for(jctx *c, jframe *f, const jnode *n) {
         l = kept.u.l;
     }
     size_t len = l->n;
+    bool completed = false;
     /* one scope and one loop object, renewed each iteration (a set in the
      * body does not outlive its iteration, as in Jinja2) */
     jframe *lf = frame_new(c, f);
@@ -359,13 +360,16 @@ static void exec_for(jctx *c, jframe *f, const jnode *n) {
         jd_set(c, d, jv_str("cycle", 5), cyc);
         frame_set(c, lf, "loop", loop);
         exec_body(c, lf, n->list, n->n);
+        if (c->loop_ctl == 0) completed = true;
         if (c->loop_ctl == 1) {
             c->loop_ctl = 0;
             break;
         }
         c->loop_ctl = 0;
     }
-    if (len == 0) exec_body(c, f, n->list2, n->n2);
+    /* Jinja2 runs the else block unless some iteration reached the end of
+     * the body: a loop left by break, or whose every pass continued, runs it */
+    if (!completed && n->n2) exec_body(c, frame_new(c, f), n->list2, n->n2); /* a scope of its own too */
 }
 
 static void exec_stmt(jctx *c, jframe *f, const jnode *n) {
@@ -380,9 +384,9 @@ static void exec_stmt(jctx *c, jframe *f, const jnode *n) {
         return;
     case S_FOR: exec_for(c, f, n); return;
     case S_SET: assign(c, f, n, eval(c, f, n->a)); return;
-    case S_SETBLOCK: {
-        jval v = capture(c, f, n->list, n->n);
-        assign(c, f, n, filter_chain(c, f, n->b, v));
+    case S_SETBLOCK: { /* set and filter blocks are scopes: a set inside stays inside */
+        jval v = capture(c, frame_new(c, f), n->list, n->n);
+        if (!c->loop_ctl) assign(c, f, n, filter_chain(c, f, n->b, v)); /* a break inside leaves it unused */
         return;
     }
     case S_MACRO: {
@@ -408,7 +412,11 @@ static void exec_stmt(jctx *c, jframe *f, const jnode *n) {
         out_val(c, je_call(c, call, fn, args, kw, call->n + 1));
         return;
     }
-    case S_FILTERBLOCK: out_val(c, filter_chain(c, f, n->b, capture(c, f, n->list, n->n))); return;
+    case S_FILTERBLOCK: {
+        jval v = capture(c, frame_new(c, f), n->list, n->n);
+        if (!c->loop_ctl) out_val(c, filter_chain(c, f, n->b, v));
+        return;
+    }
     case S_BREAK: c->loop_ctl = 1; return;
     case S_CONTINUE: c->loop_ctl = 2; return;
     case S_BODY: exec_body(c, f, n->list, n->n); return;

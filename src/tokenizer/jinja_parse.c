@@ -45,6 +45,7 @@ typedef struct parser {
     tok *t;
     size_t n, cap, pos;
     int depth;
+    int loops; /* for loops around the current statement, within its macro or call block */
     size_t w_off, w_ls; /* where(): the last offset asked, its line start and line */
     int w_line;
 } parser;
@@ -1045,7 +1046,9 @@ static jnode *parse_statement(parser *p) {
         if (is_name(cur(p), "recursive")) perr(p, cur(p)->line, cur(p)->col, "recursive loops are not supported");
         expect_block_end(p);
         static const char *const ends[] = {"endfor", "else", NULL};
+        p->loops++;
         parse_body(p, &body, ends);
+        p->loops--;
         set_body(n, &body, false);
         if (at_end(p, "else")) {
             next(p);
@@ -1089,7 +1092,10 @@ static jnode *parse_statement(parser *p) {
         parse_macro_params(p, n);
         expect_block_end(p);
         static const char *const ends[] = {"endmacro", NULL};
+        int loops = p->loops;
+        p->loops = 0; /* a macro body is a function of its own */
         parse_body(p, &body, ends);
+        p->loops = loops;
         set_body(n, &body, false);
         next(p);
         if (cur(p)->type == T_NAME) next(p);
@@ -1103,7 +1109,10 @@ static jnode *parse_statement(parser *p) {
         if (n->a->kind != E_CALL) perr(p, t->line, t->col, "expected a call after 'call'");
         expect_block_end(p);
         static const char *const ends[] = {"endcall", NULL};
+        int loops = p->loops;
+        p->loops = 0;
         parse_body(p, &body, ends);
+        p->loops = loops;
         set_body(n, &body, false);
         next(p);
         expect_block_end(p);
@@ -1128,6 +1137,7 @@ static jnode *parse_statement(parser *p) {
         expect_block_end(p);
     } else if (is_name(t, "break") || is_name(t, "continue")) {
         next(p);
+        if (!p->loops) perr(p, t->line, t->col, "'%.*s' outside a loop", (int)t->n, t->s);
         n = node(p, is_name(t, "break") ? S_BREAK : S_CONTINUE, t);
         expect_block_end(p);
     } else {

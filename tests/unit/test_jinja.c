@@ -9,7 +9,9 @@
  * does each of 2000 random expressions (jinja/expressions.json) over
  * literals, operators, filters, tests, slices and inline ifs, and of 1000
  * random nestings of text, if/for/set/macro/comment tags with every mix of
- * '-' / '+' signs and whitespace (jinja/statements.json).
+ * '-' / '+' signs and whitespace (jinja/statements.json), and of 1000
+ * random nestings of if/elif/else, for (filtered, with else), break and
+ * continue, set/filter/call blocks and macros (jinja/blocks.json).
  * Sandbox: runaway recursion, huge loops and ranges, huge output and
  * memory are stopped with an error naming the limit; raise_exception's
  * message reaches the caller; syntax errors give line and column; the
@@ -74,6 +76,7 @@ int main(void) {
     features(check_env("OWL_FIXTURES"), "features", 70);
     features(check_env("OWL_FIXTURES"), "expressions", 2000);
     features(check_env("OWL_FIXTURES"), "statements", 1000);
+    features(check_env("OWL_FIXTURES"), "blocks", 1000);
 
     /* raise_exception: the caller's error, with the template's message */
     expect_error("{% if true %}{{ raise_exception('Conversation roles must alternate') }}{% endif %}", OWL_ERR_ARG,
