@@ -375,6 +375,7 @@ FEATURES = [
     "{% macro wrap(x) %}({{ caller(x * 2) }}){% endmacro %}{% call(v) wrap(4) %}v={{ v }}{% endcall %}",
     "{% macro fact(k) %}{% if k <= 1 %}1{% else %}{{ k * fact(k - 1) | int }}{% endif %}{% endmacro %}{{ fact(6) }}",
     "{% generation %}gen block {{ n }}{% endgeneration %}",
+    "{% set a = 1 %}{% with a = a + 1, b = 'x' %}{{ a }}{{ b }}{% set a = 9 %}{{ a }}{% endwith %}{{ a }}[{{ b }}]",
     # filters
     "{{ s | upper }} {{ s | lower }} {{ 'hello wORLD-foo' | title }} {{ 'hELLO' | capitalize }} {{ '  pad  ' | trim }}|{{ 'xxhixx' | trim('x') }}",
     "{{ l | length }} {{ s | length }} {{ u | length }} {{ d | length }} {{ l | first }} {{ l | last }} {{ l | sort }} {{ l | sort(reverse=true) }} {{ l | reverse | list }} {{ l | sum }} {{ l | min }} {{ l | max }}",

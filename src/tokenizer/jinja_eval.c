@@ -420,6 +420,12 @@ static void exec_stmt(jctx *c, jframe *f, const jnode *n) {
     case S_BREAK: c->loop_ctl = 1; return;
     case S_CONTINUE: c->loop_ctl = 2; return;
     case S_BODY: exec_body(c, f, n->list, n->n); return;
+    case S_WITH: {
+        jframe *wf = frame_new(c, f);
+        for (size_t i = 0; i < n->n_names; i++) frame_set(c, wf, n->names[i], eval(c, f, n->list2[i]));
+        exec_body(c, wf, n->list, n->n);
+        return;
+    }
     default: jfail_at(c, n, "not a statement");
     }
 }

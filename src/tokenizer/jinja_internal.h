@@ -145,7 +145,7 @@ typedef enum jnkind {
     E_NEG, E_POS, E_NOT, E_AND, E_OR, E_BIN, E_CMP, E_CONCAT, E_COND,
     /* statements */
     S_TEXT, S_OUT, S_IF, S_FOR, S_SET, S_SETBLOCK, S_MACRO, S_CALLBLOCK, S_FILTERBLOCK, S_BREAK, S_CONTINUE,
-    S_BODY,
+    S_BODY, S_WITH,
 } jnkind;
 
 enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_POW, OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
@@ -163,7 +163,8 @@ enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_POW, OP_EQ, OP_NE
  *  S_SETBLOCK target like S_SET, body list, filter chain b (E_FILTER with a NULL, innermost first)
  *  S_MACRO s(names with defaults list2[i] or NULL): list
  *  S_CALLBLOCK call a, caller params names/list2: body list
- *  S_FILTERBLOCK filter chain b: list; S_BODY list */
+ *  S_FILTERBLOCK filter chain b: list; S_BODY list
+ *  S_WITH names[i] = list2[i] (evaluated outside), body list in a scope of its own */
 struct jnode {
     jnkind kind;
     int op;

@@ -1135,6 +1135,28 @@ static jnode *parse_statement(parser *p) {
         set_body(n, &body, false);
         next(p);
         expect_block_end(p);
+    } else if (is_name(t, "with")) {
+        next(p);
+        n = node(p, S_WITH, t);
+        nvec v = {0};
+        while (cur(p)->type != T_BLOCK_END) {
+            if (v.n) expect_op(p, ",");
+            tok *nm = cur(p);
+            if (nm->type != T_NAME) unexpected(p, "a variable name");
+            next(p);
+            expect_op(p, "=");
+            nv_push(p, &v, parse_expr(p), tok_str(p, nm));
+        }
+        n->list2 = v.v;
+        n->n2 = v.n;
+        n->names = v.names;
+        n->n_names = v.n;
+        expect_block_end(p);
+        static const char *const ends[] = {"endwith", NULL};
+        parse_body(p, &body, ends);
+        set_body(n, &body, false);
+        next(p);
+        expect_block_end(p);
     } else if (is_name(t, "break") || is_name(t, "continue")) {
         next(p);
         if (!p->loops) perr(p, t->line, t->col, "'%.*s' outside a loop", (int)t->n, t->s);
