@@ -14,7 +14,15 @@
  * an OWL_ERR_FORMAT error naming the limit, as is a syntax error (with its
  * line and column). A template that fails on what it was given (its
  * raise_exception(msg), with msg in the message, or Python's TypeError,
- * UndefinedError... with the template line) fails with OWL_ERR_ARG. */
+ * UndefinedError... with the template line) fails with OWL_ERR_ARG.
+ *
+ * Not there (none of the chat templates seen uses them): include, import,
+ * extends and block (a sandbox has nothing to load), recursive loops, the
+ * cycler/joiner/lipsum globals, str.format specs; map/select/unique/items
+ * are computed eagerly, so on a value that is not iterable they fail where
+ * Jinja2's lazy generators would only fail once iterated. Case mapping uses
+ * Unicode's simple mappings (plus German sharp s), not every special case
+ * of Python's full mappings. */
 #ifndef OWL_TOKENIZER_JINJA_H
 #define OWL_TOKENIZER_JINJA_H
 

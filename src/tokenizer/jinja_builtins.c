@@ -893,8 +893,6 @@ bool jb_test(jctx *c, const jnode *at, const char *name, jval in, jval *args, si
         return need_int(c, at, in, name) % d == 0;
     }
     if (NAMED(name, "in")) {
-        jnode tmp = {.kind = E_CMP};
-        (void)tmp;
         if (a0->kind == JV_STR) {
             if (in.kind != JV_STR) jfail_at(c, at, "'in <string>' requires string as left operand");
             for (size_t i = 0; i + in.u.s.n <= a0->u.s.n; i++)

@@ -402,7 +402,6 @@ static void exec_stmt(jctx *c, jframe *f, const jnode *n) {
         caller.u.m = ja_alloc(c, sizeof *caller.u.m);
         caller.u.m->def = n;
         caller.u.m->scope = f;
-        caller.u.m->is_caller = true;
         const jnode *call = n->a;
         jval fn = eval(c, f, call->a);
         jval *args = eval_args(c, f, call, 0);

@@ -85,10 +85,8 @@ struct jmethod {
 typedef struct jframe jframe;
 
 struct jmacro {
-    const jnode *def;   /* S_MACRO or S_CALLBLOCK node */
-    jframe *scope;      /* where it was defined */
-    jmacro *caller;     /* for a caller: the macro body that runs it */
-    bool is_caller;
+    const jnode *def; /* S_MACRO, or the S_CALLBLOCK of a caller */
+    jframe *scope;    /* where it was defined */
 };
 
 static inline jval jv_undef(const char *what) { jval v = {.kind = JV_UNDEF}; v.u.undef = what; return v; }
@@ -219,11 +217,11 @@ struct jctx {
 _Noreturn void jfail(jctx *c, owl_status s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 _Noreturn void jfail_at(jctx *c, const jnode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* parser: the statement list of the whole template */
-jnode *jparse(jctx *c, const char *src, size_t *n_out, jnode ***body);
+/* parser: the statement list of the whole template, in c's arena */
+void jparse(jctx *c, const char *src, size_t *n_out, jnode ***body);
 
 /* builtins (jinja_builtins.c) */
-enum { FN_RANGE = 1, FN_NAMESPACE, FN_DICT, FN_RAISE, FN_STRFTIME, FN_LIPSUM_UNUSED };
+enum { FN_RANGE = 1, FN_NAMESPACE, FN_DICT, FN_RAISE, FN_STRFTIME };
 jval jb_call_func(jctx *c, const jnode *at, int fn, jval *args, const char **kw, size_t n);
 jval jb_call_method(jctx *c, const jnode *at, jmethod *m, jval *args, const char **kw, size_t n);
 jval jb_filter(jctx *c, const jnode *at, const char *name, jval in, jval *args, const char **kw, size_t n);

@@ -1205,7 +1205,7 @@ static void parse_body(parser *p, nvec *out, const char *const *ends) {
     }
 }
 
-jnode *jparse(jctx *c, const char *src, size_t *n_out, jnode ***body) {
+void jparse(jctx *c, const char *src, size_t *n_out, jnode ***body) {
     parser p = {.c = c, .w_line = 1};
     /* newlines to \n, one trailing newline dropped */
     size_t n = strlen(src);
@@ -1231,5 +1231,4 @@ jnode *jparse(jctx *c, const char *src, size_t *n_out, jnode ***body) {
     *body = v.v;
     free(p.t);
     c->scratch = NULL;
-    return NULL;
 }
