@@ -316,7 +316,7 @@ static const char *const list_methods[] = {"index", "count", "copy", "append", "
 
 static const char *find_name(const char *const *names, const char *s, size_t n) {
     for (; *names; names++)
-        if (strlen(*names) == n && memcmp(*names, s, n) == 0) return *names;
+        if (n && (*names)[0] == s[0] && strlen(*names) == n && memcmp(*names, s, n) == 0) return *names;
     return NULL;
 }
 

@@ -51,7 +51,9 @@ static const struct {
 static jval lookup(jctx *c, jframe *f, const char *name, size_t len) {
     for (; f; f = f->parent)
         for (size_t i = 0; i < f->n; i++)
-            if (strncmp(f->vars[i].name, name, len) == 0 && f->vars[i].name[len] == 0) return f->vars[i].v;
+            if (f->vars[i].name[0] == name[0] && strncmp(f->vars[i].name, name, len) == 0 &&
+                f->vars[i].name[len] == 0)
+                return f->vars[i].v;
     jval *g = jd_get_str(c->globals, name, len);
     if (g) return *g;
     for (size_t i = 0; i < sizeof global_funcs / sizeof global_funcs[0]; i++)
@@ -342,22 +344,27 @@ static void exec_for(jctx *c, jframe *f, const jnode *n) {
     cyc.u.meth = ja_alloc(c, sizeof *cyc.u.meth);
     cyc.u.meth->self = loop;
     cyc.u.meth->name = "cycle";
+    static const char *const loop_keys[] = {"index", "index0", "revindex", "revindex0", "first", "last",
+                                            "length", "depth", "depth0", "previtem", "nextitem", "cycle"};
+    for (size_t k = 0; k < sizeof loop_keys / sizeof loop_keys[0]; k++)
+        jd_set(c, d, jv_str(loop_keys[k], strlen(loop_keys[k])), jv_none());
     for (size_t i = 0; i < len; i++) {
         count_iteration(c, n);
         lf->n = 0;
         assign(c, lf, n, l->v[i]);
-        jd_set(c, d, jv_str("index", 5), jv_int((int64_t)i + 1));
-        jd_set(c, d, jv_str("index0", 6), jv_int((int64_t)i));
-        jd_set(c, d, jv_str("revindex", 8), jv_int((int64_t)(len - i)));
-        jd_set(c, d, jv_str("revindex0", 9), jv_int((int64_t)(len - i - 1)));
-        jd_set(c, d, jv_str("first", 5), jv_bool(i == 0));
-        jd_set(c, d, jv_str("last", 4), jv_bool(i + 1 == len));
-        jd_set(c, d, jv_str("length", 6), jv_int((int64_t)len));
-        jd_set(c, d, jv_str("depth", 5), jv_int(1));
-        jd_set(c, d, jv_str("depth0", 6), jv_int(0));
-        jd_set(c, d, jv_str("previtem", 8), i ? l->v[i - 1] : jv_undef("there is no previous item"));
-        jd_set(c, d, jv_str("nextitem", 8), i + 1 < len ? l->v[i + 1] : jv_undef("there is no next item"));
-        jd_set(c, d, jv_str("cycle", 5), cyc);
+        jval *v = d->v; /* in the order of loop_keys */
+        v[0] = jv_int((int64_t)i + 1);
+        v[1] = jv_int((int64_t)i);
+        v[2] = jv_int((int64_t)(len - i));
+        v[3] = jv_int((int64_t)(len - i - 1));
+        v[4] = jv_bool(i == 0);
+        v[5] = jv_bool(i + 1 == len);
+        v[6] = jv_int((int64_t)len);
+        v[7] = jv_int(1);
+        v[8] = jv_int(0);
+        v[9] = i ? l->v[i - 1] : jv_undef("there is no previous item");
+        v[10] = i + 1 < len ? l->v[i + 1] : jv_undef("there is no next item");
+        v[11] = cyc;
         frame_set(c, lf, "loop", loop);
         exec_body(c, lf, n->list, n->n);
         if (c->loop_ctl == 0) completed = true;
