@@ -267,6 +267,16 @@ VARIANTS = {
             {"type": "Split", "pattern": {"Regex": "\\p{Lu}+"}, "behavior": "Contiguous", "invert": True},
             {"type": "Split", "pattern": {"Regex": "[xyz]"}, "behavior": "Removed", "invert": False},
             BL_NOREGEX]}}),
+    "smollm2-falcon-like": ("smollm2", {
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Punctuation", "behavior": "Contiguous"},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+            {"type": "Digits", "individual_digits": False}]}}),
+    "smollm2-after-bytelevel": ("smollm2", {
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            BL_NOREGEX,
+            {"type": "Split", "pattern": {"String": "\u0120"}, "behavior": "MergedWithNext", "invert": False},
+            {"type": "Split", "pattern": {"Regex": "\\p{L}+"}, "behavior": "Isolated", "invert": False}]}}),
     "smollm2-added": ("smollm2", {
         "normalizer": {"type": "Lowercase"},
         "added_tokens_update": [

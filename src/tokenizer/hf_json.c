@@ -151,7 +151,7 @@ static owl_status add_step(pre_plan *pl, const char *re, pretok_behavior b, bool
         pl->owned[pl->n] = w;
         re = w;
     }
-    pl->step[pl->n++] = (pretok_step){re, b, invert};
+    pl->step[pl->n++] = (pretok_step){re, b, invert, pl->byte_level};
     return OWL_OK;
 }
 
@@ -228,14 +228,15 @@ static owl_status pre_tokenizer(pre_plan *pl, json_t *pre, const char *path) {
         if (!rx) return owl_err(OWL_ERR_FORMAT, "%s: Split pre-tokenizer without a String or Regex pattern", path);
         return add_step(pl, rx, b, json_is_true(inv), path);
     }
-    if (strcmp(type, "ByteLevel") == 0) {
-        pl->byte_level = true;
+    if (strcmp(type, "ByteLevel") == 0) { /* its regex sees the text; the steps after it, the mapped bytes */
+        if (pl->byte_level) return owl_err(OWL_ERR_UNSUPPORTED, "%s: two ByteLevel pre-tokenizers", path);
         if (json_is_true(json_object_get(pre, "add_prefix_space"))) {
             if (pl->n) return owl_err(OWL_ERR_UNSUPPORTED, "%s: ByteLevel add_prefix_space after other pre-tokenizers", path);
             pl->prefix_space = true;
         }
         json_t *ur = json_object_get(pre, "use_regex");
-        if (!ur || json_is_true(ur)) return add_step(pl, RE_BYTELEVEL, PRETOK_ISOLATED, false, path);
+        if ((!ur || json_is_true(ur)) && (st = add_step(pl, RE_BYTELEVEL, PRETOK_ISOLATED, false, path))) return st;
+        pl->byte_level = true;
         return OWL_OK;
     }
     if (strcmp(type, "Digits") == 0)

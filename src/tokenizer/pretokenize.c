@@ -16,6 +16,7 @@
 
 #include "../base/mem.h"
 #include "../base/status.h"
+#include "vocab.h"
 
 #define MAX_REGEX 8
 
@@ -130,6 +131,7 @@ struct pretok {
     pcre2_code *re[MAX_REGEX];
     pretok_behavior behavior[MAX_REGEX];
     bool invert[MAX_REGEX];
+    int mapped_from; /* the steps from here on see the byte-mapped text */
 };
 
 /* Rewrites \s and \S into explicit White_Space classes, so that \s means
@@ -185,7 +187,7 @@ owl_status pretok_new_regexes(const char *const *regexes, int n, pretok **out) {
     pretok_step steps[MAX_REGEX];
     *out = NULL;
     if (n < 0 || n > MAX_REGEX) return owl_err(OWL_ERR_UNSUPPORTED, "pre-tokenizer with %d regexes (at most %d)", n, MAX_REGEX);
-    for (int i = 0; i < n; i++) steps[i] = (pretok_step){regexes[i], PRETOK_ISOLATED, false};
+    for (int i = 0; i < n; i++) steps[i] = (pretok_step){regexes[i], PRETOK_ISOLATED, false, false};
     return pretok_new_steps(steps, n, out);
 }
 
@@ -194,6 +196,9 @@ owl_status pretok_new_steps(const pretok_step *steps, int n, pretok **out) {
     if (n < 0 || n > MAX_REGEX) return owl_err(OWL_ERR_UNSUPPORTED, "pre-tokenizer with %d steps (at most %d)", n, MAX_REGEX);
     pretok *p = owl_xcalloc(1, sizeof *p);
     if (!p) return OWL_ERR_NOMEM;
+    p->mapped_from = n;
+    for (int i = n - 1; i >= 0; i--)
+        if (steps[i].mapped) p->mapped_from = i;
     for (int i = 0; i < n; i++) {
         char *src = expand_space_classes(steps[i].regex);
         if (!src) {
@@ -299,8 +304,35 @@ static bool piece_end(span_vec *out, pretok_behavior b, pending *pv) {
     return flush(out, pv);
 }
 
+/* text with each byte as the UTF-8 of its byte-level character; moff[i]:
+ * where byte i went (len + 1 entries), back[j]: the byte at mapped offset
+ * j (for the offsets that start a character, and the end). */
+static char *map_bytes(const char *text, size_t len, size_t *mlen, size_t **moff, size_t **back) {
+    size_t cap;
+    if (!size_mul(len, 2, &cap) || !size_add(cap, 1, &cap)) return NULL;
+    char *m = owl_xmalloc(cap);
+    *moff = owl_xreallocarray(NULL, len + 1, sizeof **moff);
+    *back = owl_xreallocarray(NULL, cap, sizeof **back);
+    if (!m || !*moff || !*back) {
+        free(m);
+        return NULL;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        (*moff)[i] = o;
+        (*back)[o] = i;
+        o += utf8_encode(bpe_byte_to_cpt((uint8_t)text[i]), m + o);
+    }
+    (*moff)[len] = o;
+    (*back)[o] = len;
+    *mlen = o;
+    return m;
+}
+
 owl_status pretok_split(const pretok *p, const char *text, size_t len, pretok_span **spans, size_t *n_spans) {
     span_vec cur = {0}, next = {0};
+    char *mapped = NULL;
+    size_t mlen = 0, *moff = NULL, *back = NULL;
     owl_status st = OWL_OK;
     pcre2_match_data *md = NULL;
     pcre2_match_context *mctx = NULL;
@@ -315,6 +347,16 @@ owl_status pretok_split(const pretok *p, const char *text, size_t len, pretok_sp
         goto done;
     }
     for (int r = 0; r < p->n; r++) {
+        if (r == p->mapped_from) { /* from here on: the byte-mapped text */
+            if (!(mapped = map_bytes(text, len, &mlen, &moff, &back))) goto nomem;
+            for (size_t s = 0; s < cur.n; s++) {
+                size_t a = moff[cur.v[s].off], b = moff[cur.v[s].off + cur.v[s].len];
+                cur.v[s].off = a;
+                cur.v[s].len = b - a;
+            }
+            text = mapped;
+            len = mlen;
+        }
         next.n = 0;
         for (size_t s = 0; s < cur.n; s++) {
             pending prev = {0, 0, false, false};
@@ -359,6 +401,13 @@ owl_status pretok_split(const pretok *p, const char *text, size_t len, pretok_sp
         cur = next;
         next = tmp;
     }
+    if (mapped) { /* spans of the mapped text back to bytes of the text */
+        for (size_t s = 0; s < cur.n; s++) {
+            size_t a = back[cur.v[s].off], b = back[cur.v[s].off + cur.v[s].len];
+            cur.v[s].off = a;
+            cur.v[s].len = b - a;
+        }
+    }
     *spans = cur.v;
     *n_spans = cur.n;
     cur.v = NULL;
@@ -366,6 +415,9 @@ owl_status pretok_split(const pretok *p, const char *text, size_t len, pretok_sp
 nomem:
     st = OWL_ERR_NOMEM;
 done:
+    free(mapped);
+    free(moff);
+    free(back);
     free(cur.v);
     free(next.v);
     pcre2_match_data_free(md);

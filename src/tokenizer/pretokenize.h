@@ -66,6 +66,9 @@ typedef struct pretok_step {
     const char *regex;
     pretok_behavior behavior;
     bool invert;
+    bool mapped; /* runs on the byte-level mapped text (each byte as its
+                    GPT-2 character), as steps after a ByteLevel
+                    pre-tokenizer do in tokenizers; the later steps too */
 } pretok_step;
 
 /* A pre-tokenizer from n (<= 8) steps, each cutting every piece in turn. */

@@ -249,7 +249,7 @@ int main(int argc, char **argv) {
         "deepseek_v3",           "llama2",           "llama3",          "qwen3",
         "smollm2",               "llama2-metaspace-first", "llama2-metaspace-always-split",
         "llama2-metaspace-never", "llama2-added-normalized", "smollm2-normalizers", "smollm2-bert", "smollm2-splits",
-        "smollm2-whitespace",    "smollm2-added"};
+        "smollm2-whitespace",    "smollm2-added", "smollm2-falcon-like", "smollm2-after-bytelevel"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (argc > 1 && strcmp(argv[1], names[i]) != 0) continue;
         char dir[4096], fix[4096], base[64];
