@@ -46,7 +46,8 @@ typedef struct hparams {
     /* family flags: parameters of the shared blocks */
     bool tied_output;    /* logits use token_embd (no output.weight) */
     bool qkv_bias;       /* q, k, v projections have biases */
-    bool qk_norm;        /* RMSNorm on q and k per head (not yet bound) */
+    bool qk_norm;        /* RMSNorm on q and k per head (Qwen3), before RoPE */
+    int32_t sliding_window; /* > 0: a query at p sees keys at p - window < pos <= p (Mistral) */
 } hparams;
 
 #endif

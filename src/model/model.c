@@ -48,7 +48,11 @@ static owl_status load_weights(owl_model *m) {
     impl->w.layers = owl_xcalloc((size_t)hp->n_layer, sizeof *impl->w.layers);
     if (!impl->w.layers) return OWL_ERR_NOMEM;
     impl->w.n_layer = hp->n_layer;
-    return arch->bind_weights(g, hp, &impl->w);
+    tensor_dir *td = NULL;
+    if ((s = tensor_dir_from_gguf(g, &td)) != OWL_OK) return s;
+    s = arch->bind_weights(td, hp, &impl->w);
+    tensor_dir_free(td); /* views into g's map: the weights keep pointing there */
+    return s;
 }
 
 owl_status owl_model_load(const char *path, const owl_model_params *params, owl_model **out) {
@@ -107,6 +111,7 @@ void owl_model_free(owl_model *m) {
     free(m->arch_name);
     free(m->name);
     tokenizer_free(m->tok);
+    tensor_dir_free(m->td);
     gguf_close(m->gg);
     free(m);
 }

@@ -8,6 +8,7 @@
 
 #include "owl.h"
 #include "../io/gguf.h"
+#include "../io/tensor_dir.h"
 #include "../tokenizer/tokenizer.h"
 #include "hparams.h"
 #include "weights.h"
@@ -26,6 +27,7 @@ struct owl_model {
     tokenizer *tok;  /* always present */
     /* hyperparameters and weights: see model/hparams.h, model/weights.h */
     struct model_impl *impl; /* NULL when vocab_only */
+    tensor_dir *td;  /* a folder's safetensors (owns their maps), else NULL */
     char *arch_name; /* general.architecture ("" when absent), owned */
     char *name;      /* general.name ("" when absent), owned */
     char **kv_str;   /* (gg->n_kv) NUL-terminated copies of string values,
@@ -33,8 +35,9 @@ struct owl_model {
     char **tensor_names; /* (gg->n_tensors) NUL-terminated, owned */
 };
 
-/* A folder (a Hugging Face repository on disk): its tokenizer, vocab_only
- * (model/load_dir.c); owl_model_load sends directories there. gg is NULL. */
+/* A folder (a Hugging Face repository on disk): its tokenizer, config.json
+ * and safetensors (model/load_dir.c); owl_model_load sends directories
+ * there. gg is NULL. */
 bool model_path_is_dir(const char *path);
 owl_status model_load_dir(const char *path, const owl_model_params *params, owl_model **out);
 

@@ -1,4 +1,4 @@
-/* weights.c — binds weight slots to tensors of a GGUF file by name,
+/* weights.c — binds weight slots to tensors of a tensor directory (GGUF or safetensors) by name,
  * checking dimensions, shape and type, and frees what binding converted. */
 #include "weights.h"
 
@@ -9,34 +9,35 @@
 #include "../base/status.h"
 #include "../tensor/dtype.h"
 
-static const char *type_label(int type, char *buf, size_t cap) {
-    const dtype_traits *tr = dtype_get(type);
+static const char *type_label(const td_tensor *t, char *buf, size_t cap) {
+    const dtype_traits *tr = t->type >= 0 ? dtype_get(t->type) : NULL;
     if (tr) return tr->name;
-    snprintf(buf, cap, "type %d", type);
+    if (t->type < 0) return t->src_dtype;
+    snprintf(buf, cap, "type %d", t->type);
     return buf;
 }
 
 /* Looks the tensor up; *t = NULL when missing (an error when required). */
-static owl_status find(const gguf *g, const char *fmt, int il, bool required,
-                       char *name, size_t cap, const gguf_tensor **t) {
+static owl_status find(const tensor_dir *g, const char *fmt, int il, bool required,
+                       char *name, size_t cap, const td_tensor **t) {
     snprintf(name, cap, fmt, il);
-    *t = gguf_find_tensor(g, name);
+    *t = tensor_dir_find(g, name);
     if (!*t && required)
         return owl_err(OWL_ERR_FORMAT, "%s: tensor '%s' is missing", g->path, name);
     return OWL_OK;
 }
 
-owl_status weights_bind_mat(const gguf *g, const char *fmt, int il, int64_t rows,
+owl_status weights_bind_mat(const tensor_dir *g, const char *fmt, int il, int64_t rows,
                             int64_t cols, bool required, mat *m) {
     char name[128], tb[32];
-    const gguf_tensor *t;
+    const td_tensor *t;
     m->data = NULL;
     owl_status s = find(g, fmt, il, required, name, sizeof name, &t);
     if (s != OWL_OK || !t) return s;
-    const dtype_traits *tr = dtype_get(t->type);
+    const dtype_traits *tr = t->type >= 0 ? dtype_get(t->type) : NULL;
     if (!tr)
         return owl_err(OWL_ERR_UNSUPPORTED, "%s: tensor '%s' has %s, which owl does not support",
-                       g->path, name, type_label(t->type, tb, sizeof tb));
+                       g->path, name, type_label(t, tb, sizeof tb));
     if (!tr->to_float || !tr->dot_f32)
         return owl_err(OWL_ERR_UNSUPPORTED,
                        "%s: tensor '%s' has type %s, which cannot be a matmul weight yet",
@@ -60,19 +61,19 @@ owl_status weights_bind_mat(const gguf *g, const char *fmt, int il, int64_t rows
     return OWL_OK;
 }
 
-owl_status weights_bind_vec(const gguf *g, const char *fmt, int il, int64_t n,
+owl_status weights_bind_vec(const tensor_dir *g, const char *fmt, int il, int64_t n,
                             bool required, vec *v) {
     char name[128], tb[32];
-    const gguf_tensor *t;
+    const td_tensor *t;
     v->data = NULL;
     v->owned = NULL;
     v->n = 0;
     owl_status s = find(g, fmt, il, required, name, sizeof name, &t);
     if (s != OWL_OK || !t) return s;
-    const dtype_traits *tr = dtype_get(t->type);
+    const dtype_traits *tr = t->type >= 0 ? dtype_get(t->type) : NULL;
     if (!tr || !tr->to_float)
         return owl_err(OWL_ERR_UNSUPPORTED, "%s: tensor '%s' has %s, which owl does not support",
-                       g->path, name, type_label(t->type, tb, sizeof tb));
+                       g->path, name, type_label(t, tb, sizeof tb));
     if (t->ne[0] != n || t->ne[1] != 1 || t->ne[2] != 1 || t->ne[3] != 1)
         return owl_err(OWL_ERR_FORMAT,
                        "%s: tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld]",
@@ -113,6 +114,8 @@ void weights_free(model_weights *w) {
             vec_free(&l->bk);
             vec_free(&l->bv);
             vec_free(&l->bo);
+            vec_free(&l->q_norm);
+            vec_free(&l->k_norm);
         }
         free(w->layers);
     }

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "owl.h"
-#include "../io/gguf.h"
+#include "../io/tensor_dir.h"
 #include "../kernels/matmul.h"
 
 /* mat: a 2-D weight matrix (rows, cols) in its file type, any dtype with
@@ -37,6 +37,7 @@ typedef struct layer_weights {
     mat wo;         /* (C, H*D) */
     vec bq, bk, bv; /* (H*D), (Hkv*D), (Hkv*D) biases, or absent */
     vec bo;         /* (C) bias of wo, or absent */
+    vec q_norm, k_norm; /* (D) RMSNorm weights on each q / k head, or absent */
     vec ffn_norm;   /* (C) */
     mat w_gate;     /* (F, C) */
     mat w_up;       /* (F, C) */
@@ -56,10 +57,10 @@ typedef struct model_weights {
  * and layer il) and checks it is a 2-D matrix of (rows, cols) whose type can
  * be a matmul weight. required=false: a missing tensor leaves m->data NULL
  * and returns OWL_OK. Errors name the file, tensor, and expected vs actual. */
-owl_status weights_bind_mat(const gguf *g, const char *name, int il,
+owl_status weights_bind_mat(const tensor_dir *g, const char *name, int il,
                             int64_t rows, int64_t cols, bool required, mat *m);
 /* Same for a 1-D vector of n elements (converted to f32 when needed). */
-owl_status weights_bind_vec(const gguf *g, const char *name, int il, int64_t n,
+owl_status weights_bind_vec(const tensor_dir *g, const char *name, int il, int64_t n,
                             bool required, vec *v);
 /* Frees what bind_vec converted and the layer array. */
 void weights_free(model_weights *w);

@@ -102,7 +102,9 @@ static void attn_items(const fwd *f, int64_t i0, int64_t i1, int ith) {
             n_cells = 0;
             const int32_t s = f->b->seq[b], p = f->b->pos[b];
             for (uint32_t c = 0; c < kv->end; c++)
-                if (kv->cells[c].seq == s && kv->cells[c].pos <= p) cells[n_cells++] = (int32_t)c;
+                if (kv->cells[c].seq == s && kv->cells[c].pos <= p &&
+                    (hp->sliding_window <= 0 || p - kv->cells[c].pos < hp->sliding_window))
+                    cells[n_cells++] = (int32_t)c;
         }
         const int32_t g = h / group; /* kv head serving query head h */
         float *out = ctx->att + (size_t)b * H * D + (size_t)h * D;
@@ -161,6 +163,14 @@ static void step_worker(void *arg, int ith, int nth) {
             add_bias(ctx->q + b * QD, &l->bq);
             add_bias(ctx->k + b * KD, &l->bk);
             add_bias(ctx->v + b * KD, &l->bv);
+            if (l->q_norm.data) /* Qwen3: RMSNorm on each head, before RoPE */
+                for (int32_t h = 0; h < hp->n_head; h++)
+                    rmsnorm(ctx->q + b * QD + h * hp->head_dim, ctx->q + b * QD + h * hp->head_dim,
+                            l->q_norm.data, hp->head_dim, hp->norm_eps);
+            if (l->k_norm.data)
+                for (int32_t h = 0; h < hp->n_head_kv; h++)
+                    rmsnorm(ctx->k + b * KD + h * hp->head_dim, ctx->k + b * KD + h * hp->head_dim,
+                            l->k_norm.data, hp->head_dim, hp->norm_eps);
             bool neox = hp->rope_style == ROPE_STYLE_NEOX;
             rope_apply(ctx->q + b * QD, hp->n_head, hp->head_dim, hp->n_rot, cs, neox);
             rope_apply(ctx->k + b * KD, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, neox);

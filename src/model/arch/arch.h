@@ -7,6 +7,7 @@
 
 #include "owl.h"
 #include "../../io/gguf.h"
+#include "../../io/tensor_dir.h"
 #include "../hparams.h"
 #include "../weights.h"
 
@@ -15,9 +16,10 @@ typedef struct arch_ops {
     /* Reads <arch>.* keys into hp (hp->n_vocab is already set from the
      * tokenizer). Validates every value. */
     owl_status (*load_hparams)(const gguf *g, hparams *hp);
-    /* Binds every weight, checking shapes against hp; may set
-     * hp->tied_output. w->layers is allocated by the caller (hp->n_layer). */
-    owl_status (*bind_weights)(const gguf *g, hparams *hp, model_weights *w);
+    /* Binds every weight of td (by the GGUF or Hugging Face names, after
+     * td->format), checking shapes against hp; for GGUF sets hp->tied_output
+     * (HF: the config set it). w->layers is allocated by the caller. */
+    owl_status (*bind_weights)(const tensor_dir *td, hparams *hp, model_weights *w);
 } arch_ops;
 
 /* The family named name[0..len), or NULL. */

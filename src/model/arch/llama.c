@@ -128,15 +128,52 @@ static owl_status llama_hparams(const gguf *g, hparams *hp) {
     return OWL_OK;
 }
 
-static owl_status llama_bind(const gguf *g, hparams *hp, model_weights *w) {
-    const int64_t V = hp->n_vocab, C = hp->n_embd, F = hp->n_ff;
+/* Tensor names of one file format: printf formats taking the layer index. */
+typedef struct llama_names {
+    const char *tok_embd, *output_norm, *output, *rope_freqs;
+    const char *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *w_gate, *w_up, *w_down;
+    const char *bq, *bk, *bv, *bo, *q_norm, *k_norm;
+    const char *mlp_bias[3]; /* refused when present */
+} llama_names;
+
+static const llama_names names_gguf = {
+    "token_embd.weight", "output_norm.weight", "output.weight", "rope_freqs.weight",
+    "blk.%d.attn_norm.weight", "blk.%d.attn_q.weight", "blk.%d.attn_k.weight",
+    "blk.%d.attn_v.weight", "blk.%d.attn_output.weight", "blk.%d.ffn_norm.weight",
+    "blk.%d.ffn_gate.weight", "blk.%d.ffn_up.weight", "blk.%d.ffn_down.weight",
+    "blk.%d.attn_q.bias", "blk.%d.attn_k.bias", "blk.%d.attn_v.bias", "blk.%d.attn_output.bias",
+    "blk.%d.attn_q_norm.weight", "blk.%d.attn_k_norm.weight",
+    {"blk.%d.ffn_gate.bias", "blk.%d.ffn_up.bias", "blk.%d.ffn_down.bias"},
+};
+
+static const llama_names names_hf = {
+    "model.embed_tokens.weight", "model.norm.weight", "lm_head.weight", NULL,
+    "model.layers.%d.input_layernorm.weight", "model.layers.%d.self_attn.q_proj.weight",
+    "model.layers.%d.self_attn.k_proj.weight", "model.layers.%d.self_attn.v_proj.weight",
+    "model.layers.%d.self_attn.o_proj.weight", "model.layers.%d.post_attention_layernorm.weight",
+    "model.layers.%d.mlp.gate_proj.weight", "model.layers.%d.mlp.up_proj.weight",
+    "model.layers.%d.mlp.down_proj.weight", "model.layers.%d.self_attn.q_proj.bias",
+    "model.layers.%d.self_attn.k_proj.bias", "model.layers.%d.self_attn.v_proj.bias",
+    "model.layers.%d.self_attn.o_proj.bias", "model.layers.%d.self_attn.q_norm.weight",
+    "model.layers.%d.self_attn.k_norm.weight",
+    {"model.layers.%d.mlp.gate_proj.bias", "model.layers.%d.mlp.up_proj.bias",
+     "model.layers.%d.mlp.down_proj.bias"},
+};
+
+static owl_status llama_bind(const tensor_dir *g, hparams *hp, model_weights *w) {
+    const bool hf = g->format == TD_HF;
+    const llama_names *nm = hf ? &names_hf : &names_gguf;
+    const int64_t V = hp->n_vocab, C = hp->n_embd, F = hp->n_ff, D = hp->head_dim;
     const int64_t QD = (int64_t)hp->n_head * hp->head_dim;
     const int64_t KD = (int64_t)hp->n_head_kv * hp->head_dim;
     owl_status s;
-    if ((s = weights_bind_mat(g, "token_embd.weight", 0, V, C, true, &w->tok_embd)) ||
-        (s = weights_bind_vec(g, "output_norm.weight", 0, C, true, &w->output_norm)) ||
-        (s = weights_bind_mat(g, "output.weight", 0, V, C, false, &w->output)) ||
-        (s = weights_bind_vec(g, "rope_freqs.weight", 0, hp->n_rot / 2, false, &w->rope_freqs)))
+    if ((s = weights_bind_mat(g, nm->tok_embd, 0, V, C, true, &w->tok_embd)) ||
+        (s = weights_bind_vec(g, nm->output_norm, 0, C, true, &w->output_norm)))
+        return s;
+    if (!hf || !hp->tied_output)
+        if ((s = weights_bind_mat(g, nm->output, 0, V, C, hf, &w->output))) return s;
+    if (nm->rope_freqs &&
+        (s = weights_bind_vec(g, nm->rope_freqs, 0, hp->n_rot / 2, false, &w->rope_freqs)))
         return s;
     for (int64_t i = 0; w->rope_freqs.data && i < w->rope_freqs.n; i++)
         if (!(w->rope_freqs.data[i] > 0.0f)) /* also NaN */
@@ -146,28 +183,31 @@ static owl_status llama_bind(const gguf *g, hparams *hp, model_weights *w) {
     if (hp->tied_output) w->output = w->tok_embd;
     for (int il = 0; il < hp->n_layer; il++) {
         layer_weights *l = &w->layers[il];
-        if ((s = weights_bind_vec(g, "blk.%d.attn_norm.weight", il, C, true, &l->attn_norm)) ||
-            (s = weights_bind_mat(g, "blk.%d.attn_q.weight", il, QD, C, true, &l->wq)) ||
-            (s = weights_bind_mat(g, "blk.%d.attn_k.weight", il, KD, C, true, &l->wk)) ||
-            (s = weights_bind_mat(g, "blk.%d.attn_v.weight", il, KD, C, true, &l->wv)) ||
-            (s = weights_bind_mat(g, "blk.%d.attn_output.weight", il, C, QD, true, &l->wo)) ||
-            (s = weights_bind_vec(g, "blk.%d.ffn_norm.weight", il, C, true, &l->ffn_norm)) ||
-            (s = weights_bind_mat(g, "blk.%d.ffn_gate.weight", il, F, C, true, &l->w_gate)) ||
-            (s = weights_bind_mat(g, "blk.%d.ffn_up.weight", il, F, C, true, &l->w_up)) ||
-            (s = weights_bind_mat(g, "blk.%d.ffn_down.weight", il, C, F, true, &l->w_down)) ||
-            (s = weights_bind_vec(g, "blk.%d.attn_q.bias", il, QD, false, &l->bq)) ||
-            (s = weights_bind_vec(g, "blk.%d.attn_k.bias", il, KD, false, &l->bk)) ||
-            (s = weights_bind_vec(g, "blk.%d.attn_v.bias", il, KD, false, &l->bv)) ||
-            (s = weights_bind_vec(g, "blk.%d.attn_output.bias", il, C, false, &l->bo)))
+        if ((s = weights_bind_vec(g, nm->attn_norm, il, C, true, &l->attn_norm)) ||
+            (s = weights_bind_mat(g, nm->wq, il, QD, C, true, &l->wq)) ||
+            (s = weights_bind_mat(g, nm->wk, il, KD, C, true, &l->wk)) ||
+            (s = weights_bind_mat(g, nm->wv, il, KD, C, true, &l->wv)) ||
+            (s = weights_bind_mat(g, nm->wo, il, C, QD, true, &l->wo)) ||
+            (s = weights_bind_vec(g, nm->ffn_norm, il, C, true, &l->ffn_norm)) ||
+            (s = weights_bind_mat(g, nm->w_gate, il, F, C, true, &l->w_gate)) ||
+            (s = weights_bind_mat(g, nm->w_up, il, F, C, true, &l->w_up)) ||
+            (s = weights_bind_mat(g, nm->w_down, il, C, F, true, &l->w_down)) ||
+            (s = weights_bind_vec(g, nm->bq, il, QD, false, &l->bq)) ||
+            (s = weights_bind_vec(g, nm->bk, il, KD, false, &l->bk)) ||
+            (s = weights_bind_vec(g, nm->bv, il, KD, false, &l->bv)) ||
+            (s = weights_bind_vec(g, nm->bo, il, C, false, &l->bo)) ||
+            (s = weights_bind_vec(g, nm->q_norm, il, D, hp->qk_norm, &l->q_norm)) ||
+            (s = weights_bind_vec(g, nm->k_norm, il, D, hp->qk_norm, &l->k_norm)))
             return s;
         if (l->bq.data || l->bk.data || l->bv.data) hp->qkv_bias = true;
+        if (!l->q_norm.data != !l->k_norm.data)
+            return owl_err(OWL_ERR_FORMAT, "%s: layer %d has a q norm or a k norm but not both", g->path, il);
+        if (l->q_norm.data) hp->qk_norm = true;
         /* MLP biases would be silently dropped: refuse them */
-        static const char *const unsupported[] = {"blk.%d.ffn_gate.bias", "blk.%d.ffn_up.bias",
-                                                  "blk.%d.ffn_down.bias"};
-        for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
-            char name[64];
-            snprintf(name, sizeof name, unsupported[i], il);
-            if (gguf_find_tensor(g, name))
+        for (size_t i = 0; i < 3; i++) {
+            char name[128];
+            snprintf(name, sizeof name, nm->mlp_bias[i], il);
+            if (tensor_dir_find(g, name))
                 return owl_err(OWL_ERR_UNSUPPORTED, "%s: tensor '%s': MLP biases are not supported yet",
                                g->path, name);
         }
