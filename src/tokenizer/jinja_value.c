@@ -299,6 +299,7 @@ bool jv_equal(jval a, jval b) {
     case JV_NONE: return true;
     case JV_STR: return a.u.s.n == b.u.s.n && memcmp(a.u.s.s, b.u.s.s, a.u.s.n) == 0;
     case JV_LIST:
+        if (a.u.l->gen || b.u.l->gen) return a.u.l == b.u.l; /* an iterator is only equal to itself */
         if (a.u.l->n != b.u.l->n) return false;
         for (size_t i = 0; i < a.u.l->n; i++)
             if (!jv_equal(a.u.l->v[i], b.u.l->v[i])) return false;
@@ -340,7 +341,7 @@ int jv_compare(jctx *c, jval a, jval b) {
         if (r) return r;
         return (a.u.s.n > b.u.s.n) - (a.u.s.n < b.u.s.n);
     }
-    if (a.kind == JV_LIST && b.kind == JV_LIST && a.u.l->tuple == b.u.l->tuple) {
+    if (a.kind == JV_LIST && b.kind == JV_LIST && a.u.l->tuple == b.u.l->tuple && !a.u.l->gen && !b.u.l->gen) {
         for (size_t i = 0; i < a.u.l->n && i < b.u.l->n; i++) {
             if (!jv_equal(a.u.l->v[i], b.u.l->v[i])) return jv_compare(c, a.u.l->v[i], b.u.l->v[i]);
         }
