@@ -195,6 +195,10 @@ const size_t hf_lower_delta_n = {len(delta)};
         f.write(f'const char hf_re_numeric[] = "{re_class(numeric)}";\n')
         f.write(f'const char hf_re_punct[] = "{re_class(punct)}";\n')
         f.write(f'const char hf_re_word[] = "{re_class(word)}";\n')
+        rw = ranges(word)
+        f.write("\n/* the same \\\\w as ranges (first, last), for single_word added tokens */\n")
+        f.write("const uint32_t hf_word_ranges[][2] = {" + ",".join(f"{{0x{a:X},0x{b:X}}}" for a, b in rw) + "};\n")
+        f.write(f"const size_t hf_word_ranges_n = {len(rw)};\n")
         f.write("\n/* \\\\p{X} of tokenizer.json regexes: the code points tokenizers' Oniguruma counts in X beyond\n"
                 " * PCRE2's tables, or (exact) all of them where PCRE2 counts some it does not */\n")
         f.write("const hf_prop hf_prop_delta[] = {\n")

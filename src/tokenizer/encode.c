@@ -14,10 +14,10 @@
  * tokens costs nothing when they are absent. */
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
 
 #include "../base/mem.h"
 #include "../base/status.h"
+#include "hf_unicode.h"
 #include "normalize.h"
 #include "vocab.h"
 
@@ -140,15 +140,16 @@ static bool hf_white(uint32_t c) {
            c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-/* Rust regex's \w: Alphabetic, marks, decimal digits, connector punctuation, joiners */
+/* \w as tokenizers' regex crate has it (hf_unicode.c) */
 static bool hf_word(uint32_t c) {
-    if (c == 0x200C || c == 0x200D) return true;
-    switch (utf8proc_category((utf8proc_int32_t)c)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
-    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_PC: return true;
-    default: return false;
+    size_t lo = 0, hi = hf_word_ranges_n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c < hf_word_ranges[mid][0]) hi = mid;
+        else if (c > hf_word_ranges[mid][1]) lo = mid + 1;
+        else return true;
     }
+    return false;
 }
 
 /* the character that ends s[0..n), or 0 */

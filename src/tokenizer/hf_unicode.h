@@ -20,6 +20,8 @@ extern const size_t hf_mark_ranges_n;
 extern const char hf_re_numeric[]; /* Digits: Rust's is_numeric */
 extern const char hf_re_punct[];   /* Punctuation: ASCII and Unicode punctuation */
 extern const char hf_re_word[];    /* Whitespace: the regex crate's \w */
+extern const uint32_t hf_word_ranges[][2]; /* the same \w as ranges */
+extern const size_t hf_word_ranges_n;
 
 /* \p{name} in a tokenizer.json regex stands for \p{name} plus delta, or
  * (exact) for delta alone */
