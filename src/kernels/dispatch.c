@@ -44,6 +44,8 @@ static const kernel_table table_avx512 = {
 static const kernel_table table_avx512_vnni = {
     .isa = "avx512vnni", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
     ROWDOT_AVX2, QDOT(vnni), F16KV(avx2), ACT_AVX2,
+    .qgemm = {[OWL_TYPE_Q4_0] = qgemm_q4_0_vnni, [OWL_TYPE_Q4_1] = qgemm_q4_1_vnni,
+              [OWL_TYPE_Q8_0] = qgemm_q8_0_vnni},
 };
 #endif
 

@@ -33,6 +33,16 @@ typedef float (*qdot_fn)(const void *restrict w, const void *restrict xq, int64_
 typedef void (*qdot4_fn)(const void *restrict w, const void *restrict xq, size_t xs, float out[4],
                          int64_t n);
 
+/* y[b*ldy + r] = (add ? y[b*ldy + r] : 0) + qdot(row r of w, row b of xq)
+ * for r < R (a multiple of 16), b < B: the prefill GEMM of the default
+ * path (qgemm_avx512.c), each result bit-identical to the scalar
+ * reference qdot_*_ref. w rows are rs bytes apart, xq rows xs bytes;
+ * scratch holds qgemm_scratch_bytes(n, B) bytes, 64-byte aligned. */
+typedef void (*qgemm_fn)(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                         int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n,
+                         bool add, void *scratch);
+size_t qgemm_scratch_bytes(int64_t n, int64_t B);
+
 typedef struct kernel_table {
     const char *isa; /* "scalar", "avx2", "avx512", "avx512vnni" */
     float (*dot)(const float *restrict a, const float *restrict b, int64_t n);
@@ -49,6 +59,8 @@ typedef struct kernel_table {
      * NULL: this type has no integer path and runs the exact one. */
     qdot_fn qdot[OWL_TYPE_COUNT];
     qdot4_fn qdot4[OWL_TYPE_COUNT]; /* set wherever qdot is */
+    /* the many-row (prefill) form of qdot; NULL: matmul uses qdot4 */
+    qgemm_fn qgemm[OWL_TYPE_COUNT];
     /* the activation quantizers of the default path (act_quantize_*) */
     void (*act_q8_0)(const float *restrict x, void *restrict dst, int64_t n);
     void (*act_q8_1)(const float *restrict x, void *restrict dst, int64_t n);
@@ -125,6 +137,15 @@ float qdot_q8_0_q8_0_vnni(const void *restrict w, const void *restrict xq, int64
 void qdot4_q4_0_q8_0_vnni(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q4_1_q8_1_vnni(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q8_0_q8_0_vnni(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qgemm_q4_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                     void *scratch);
+void qgemm_q4_1_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                     void *scratch);
+void qgemm_q8_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                     void *scratch);
 float dot_avx512(const float *restrict a, const float *restrict b, int64_t n);
 void axpy_avx512(float *restrict y, float a, const float *restrict x, int64_t n);
 void gemm_tile_avx512(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,

@@ -18,6 +18,14 @@ size_t matmul_scratch_per_thread(int64_t max_cols) {
     return (n + 15) & ~(size_t)15;
 }
 
+/* the scratch of qgemm (qgemm_avx512.c): per block of 32 columns, the
+ * packed weights of 16 rows (at most 512 bytes), their 16 scales and 16
+ * mins (fp32), and 8 bytes per activation row */
+size_t qgemm_scratch_bytes(int64_t n, int64_t B) {
+    size_t nb = (size_t)(n / 32);
+    return nb * (512 + 64 + 64) + (size_t)B * nb * 8 + 64;
+}
+
 /* how one op reads x */
 typedef enum mm_mode {
     MM_F32,   /* x as given, fp32 dots */
@@ -55,6 +63,25 @@ static void mm_rows(const mm_job *job, int i, int64_t r0, int64_t r1, float *scr
         qdot4_fn qdot4 = mc->kt->qdot4[w->type];
         const uint8_t *xq = job->xin[i];
         const size_t xr = job->xin_row[i];
+        qgemm_fn qgemm = mc->kt->qgemm[w->type];
+        if (qgemm && r1 - r0 >= 16) {
+            /* the GEMM over whole tiles of 16 rows, activation rows in
+             * chunks whose side data fit the thread's scratch. Used for
+             * every B, one token too: a row's result must not depend on
+             * the batch it came in (8-bit activations turn the smallest
+             * difference into a different rounding downstream) */
+            const size_t avail = sizeof(float) * matmul_scratch_per_thread(mc->max_cols);
+            const size_t fixed = qgemm_scratch_bytes(n, 0), per = qgemm_scratch_bytes(n, 1) - fixed;
+            int64_t bc = (int64_t)((avail - fixed) / per);
+            if (bc > B) bc = B;
+            const int64_t R16 = (r1 - r0) / 16 * 16;
+            for (int64_t b0 = 0; b0 < B; b0 += bc) {
+                int64_t nbr = B - b0 < bc ? B - b0 : bc;
+                qgemm(op->y + b0 * op->ldy + r0, op->ldy, base + (size_t)r0 * w->row_size,
+                      w->row_size, R16, xq + (size_t)b0 * xr, xr, nbr, n, op->add, scratch);
+            }
+            r0 += R16;
+        }
         for (int64_t t0 = r0; t0 < r1; t0 += MATMUL_TILE_ROWS) {
             int64_t t1 = r1 - t0 < MATMUL_TILE_ROWS ? r1 : t0 + MATMUL_TILE_ROWS;
             int64_t b = 0;

@@ -497,6 +497,53 @@ static void test_rope_tables(void) {
     CHECK(worst < 5e-3, "rope_table_f32 strays %g from the double table", worst);
 }
 
+/* The prefill GEMM: every output bit-identical to the scalar integer dot,
+ * over row counts that leave a tail of activation rows (B % 4 != 0), with
+ * and without add, and a y stride wider than R. */
+static void test_qgemm(const kernel_table *kt) {
+    enum { N = 160, R = 32, BMAX = 7, LDY = 40 };
+    static const int types[] = {OWL_TYPE_Q4_0, OWL_TYPE_Q4_1, OWL_TYPE_Q8_0};
+    static float w[R * N], x[BMAX * N], y[BMAX * LDY];
+    static uint8_t wq[R * N * 2], xq[BMAX * N * 2];
+    for (size_t ti = 0; ti < 3; ti++) {
+        int t = types[ti];
+        if (!kt->qgemm[t]) continue;
+        const dtype_traits *tr = dtype_get(t);
+        const size_t rs = dtype_row_size(t, N), xs = dtype_row_size(tr->vec_dot_type, N);
+        fill(w, R * N);
+        fill(x, BMAX * N);
+        for (int r = 0; r < R; r++) tr->from_float(w + r * N, wq + r * rs, N);
+        for (int b = 0; b < BMAX; b++) {
+            if (tr->vec_dot_type == OWL_TYPE_Q8_0) act_quantize_q8_0(x + b * N, xq + b * xs, N);
+            else act_quantize_q8_1(x + b * N, xq + b * xs, N);
+        }
+        void *scratch = owl_xaligned(qgemm_scratch_bytes(N, BMAX));
+        for (int B = 1; B <= BMAX; B += 3)
+            for (int add = 0; add < 2; add++) {
+                for (int i = 0; i < BMAX * LDY; i++) y[i] = add ? 0.5f : 12345.0f;
+                kt->qgemm[t](y, LDY, wq, rs, R, xq, xs, B, N, add, scratch);
+                int same = 0, untouched = 0;
+                for (int b = 0; b < BMAX; b++)
+                    for (int r = 0; r < LDY; r++) {
+                        float got = y[b * LDY + r];
+                        if (b >= B || r >= R) {
+                            untouched += got == (add ? 0.5f : 12345.0f);
+                            continue;
+                        }
+                        float d = t == OWL_TYPE_Q4_1   ? qdot_q4_1_q8_1_ref(wq + r * rs, xq + b * xs, N)
+                                  : t == OWL_TYPE_Q8_0 ? qdot_q8_0_q8_0_ref(wq + r * rs, xq + b * xs, N)
+                                                       : qdot_q4_0_q8_0_ref(wq + r * rs, xq + b * xs, N);
+                        same += got == (add ? 0.5f + d : d);
+                    }
+                CHECK(same == B * R && untouched == BMAX * LDY - B * R,
+                      "%s qgemm %s B=%d add=%d: %d of %d results equal the scalar dot, %d of %d "
+                      "others untouched",
+                      kt->isa, tr->name, B, add, same, B * R, untouched, BMAX * LDY - B * R);
+            }
+        owl_afree(scratch);
+    }
+}
+
 int main(void) {
     static const char *isas[] = {"scalar", "avx2", "avx512", "avx512vnni"};
     printf("dispatch chose: %s\n", kernels_get()->isa);
@@ -512,6 +559,7 @@ int main(void) {
         test_rowdot(kt);
         test_attention(kt);
         test_qdot(kt);
+        test_qgemm(kt);
         test_attention_f16(kt, 32);
         test_attention_f16(kt, 64);
     }
@@ -519,7 +567,7 @@ int main(void) {
     test_rope_tables();
     test_elementwise();
     test_rope();
-    static const int types[] = {OWL_TYPE_F32, OWL_TYPE_F16, OWL_TYPE_Q8_0, OWL_TYPE_Q4_1};
+    static const int types[] = {OWL_TYPE_F32, OWL_TYPE_F16, OWL_TYPE_Q8_0, OWL_TYPE_Q4_1, OWL_TYPE_Q4_0};
     for (int nt = 1; nt <= 3; nt += 2) {
         threadpool *pool = NULL;
         if (threadpool_new(nt, &pool) != OWL_OK) {

@@ -1,0 +1,243 @@
+/* qgemm_avx512.c — the prefill GEMM of the default path with AVX512-VNNI:
+ * y(B, R) = xq(B, n) · W(R, n)^T for a Q4_0 / Q4_1 / Q8_0 weight W and
+ * activations quantized per block to Q8_0 / Q8_1 (quant_act.c), R a
+ * multiple of 16.
+ *
+ * Why a separate kernel: the row dots of qdot_body.h reduce each block's
+ * 32 products across lanes, which costs more than the products. Here 16
+ * weight rows are repacked (per thread, into scratch) so that one zmm
+ * holds 4 bytes of each of the 16 rows: lane r of group g is elements
+ * 4g..4g+3 of row r's block. A vpdpbusd of that zmm with 4 activation
+ * bytes broadcast to every lane adds 4 products to each row's lane, so
+ * after the 8 groups of a block lane r holds the block's integer sum for
+ * row r — no horizontal sums at all. The repacked tile then serves every
+ * activation row, four at a time.
+ *
+ * vpdpbusd multiplies u8 by i8, and the activations are i8, so the weight
+ * side is made unsigned: Q4 nibbles already are (0..15), the Q8_0 bytes
+ * get +128. The integers are corrected with the activation block's own
+ * sum: sum((q-8) x) = sum(q x) - 8 sum(x); sum(q x) = sum((q+128) x) -
+ * 128 sum(x). The corrected sum is the exact integer of the scalar
+ * reference, and the fp32 operations after it are those of the
+ * reference, lane by lane and in the same order (d_w * d_x, times the
+ * sum, (+ m_w * s_x for Q4_1), added to the block accumulator), so every
+ * output is bit-identical to qdot_*_ref (build flag -ffp-contract=off).
+ *
+ * Scratch (bytes): qgemm_scratch_bytes(n, B), defined in matmul.c. */
+#include "kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <string.h>
+
+#include "../base/f16.h"
+#include "../tensor/quants.h"
+
+/* per activation block: its scale and, for Q8_0, K * sum(q) (the
+ * correction of the weight's offset K); for Q8_1, s as fp32 */
+typedef struct act_side {
+    float d;
+    union {
+        int32_t c;
+        float s;
+    } u;
+} act_side;
+
+static inline int32_t load_i32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* sum of the 32 signed bytes of a Q8 block */
+static inline int32_t sum_i8_32(const int8_t *q) {
+    __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8((char)0x80));
+    __m256i s = _mm256_sad_epu8(v, _mm256_setzero_si256()); /* 4 x u64 sums of u8 = q + 128 */
+    __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    t = _mm_add_epi64(t, _mm_unpackhi_epi64(t, t));
+    return (int32_t)_mm_cvtsi128_si64(t) - 32 * 128;
+}
+
+/* Weight tile layout in scratch, per block i: the packed bytes (256 for
+ * Q4: group g < 4 as raw bytes, the low nibbles giving group g and the
+ * high nibbles group g + 4; 512 for Q8_0: 8 groups of biased bytes), then
+ * (after all blocks) 16 fp32 scales per block, then 16 fp32 mins (Q4_1). */
+static void pack_q4(uint8_t *dst, float *wd, float *wm, const uint8_t *w, size_t rs, int64_t nb,
+                    int type) {
+    for (int r = 0; r < 16; r++) {
+        const uint8_t *row = w + (size_t)r * rs;
+        for (int64_t i = 0; i < nb; i++) {
+            const uint8_t *qs;
+            if (type == OWL_TYPE_Q4_1) {
+                const block_q4_1 *b = (const block_q4_1 *)row + i;
+                qs = b->qs;
+                wd[i * 16 + r] = f16_to_f32(b->d);
+                wm[i * 16 + r] = f16_to_f32(b->m);
+            } else {
+                const block_q4_0 *b = (const block_q4_0 *)row + i;
+                qs = b->qs;
+                wd[i * 16 + r] = f16_to_f32(b->d);
+            }
+            uint8_t *o = dst + (size_t)i * 256 + (size_t)r * 4;
+            for (int g = 0; g < 4; g++) memcpy(o + g * 64, qs + 4 * g, 4);
+        }
+    }
+}
+
+static void pack_q8(uint8_t *dst, float *wd, const uint8_t *w, size_t rs, int64_t nb) {
+    for (int r = 0; r < 16; r++) {
+        const block_q8_0 *b = (const block_q8_0 *)(w + (size_t)r * rs);
+        for (int64_t i = 0; i < nb; i++) {
+            wd[i * 16 + r] = f16_to_f32(b[i].d);
+            uint8_t *o = dst + (size_t)i * 512 + (size_t)r * 4;
+            for (int g = 0; g < 8; g++) {
+                uint32_t v;
+                memcpy(&v, b[i].qs + 4 * g, 4);
+                v ^= 0x80808080u;
+                memcpy(o + g * 64, &v, 4);
+            }
+        }
+    }
+}
+
+/* the 8 weight groups of block i */
+static inline void load_groups(__m512i W[8], const uint8_t *p, bool q4) {
+    if (q4) {
+        const __m512i m = _mm512_set1_epi8(0x0f);
+        for (int g = 0; g < 4; g++) {
+            __m512i v = _mm512_loadu_si512(p + g * 64);
+            W[g] = _mm512_and_si512(v, m);
+            W[g + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m);
+        }
+    } else {
+        for (int g = 0; g < 8; g++) W[g] = _mm512_loadu_si512(p + g * 64);
+    }
+}
+
+/* the integer sums of one activation block (32 bytes) with the 16 rows */
+static inline __m512i block_sums(const __m512i W[8], const uint8_t *qs) {
+    __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+    s0 = _mm512_dpbusd_epi32(s0, W[0], _mm512_set1_epi32(load_i32(qs + 0)));
+    s1 = _mm512_dpbusd_epi32(s1, W[1], _mm512_set1_epi32(load_i32(qs + 4)));
+    s0 = _mm512_dpbusd_epi32(s0, W[2], _mm512_set1_epi32(load_i32(qs + 8)));
+    s1 = _mm512_dpbusd_epi32(s1, W[3], _mm512_set1_epi32(load_i32(qs + 12)));
+    s0 = _mm512_dpbusd_epi32(s0, W[4], _mm512_set1_epi32(load_i32(qs + 16)));
+    s1 = _mm512_dpbusd_epi32(s1, W[5], _mm512_set1_epi32(load_i32(qs + 20)));
+    s0 = _mm512_dpbusd_epi32(s0, W[6], _mm512_set1_epi32(load_i32(qs + 24)));
+    s1 = _mm512_dpbusd_epi32(s1, W[7], _mm512_set1_epi32(load_i32(qs + 28)));
+    return _mm512_add_epi32(s0, s1);
+}
+
+/* the fp32 step of the reference for one block: acc + (d_w d_x) sum
+ * [+ m_w s_x] */
+static inline __m512 block_acc(__m512 acc, __m512i sum, __m512 wd, __m512 wm, const act_side *a,
+                               bool q41) {
+    if (q41) {
+        __m512 t = _mm512_mul_ps(_mm512_mul_ps(wd, _mm512_set1_ps(a->d)), _mm512_cvtepi32_ps(sum));
+        __m512 u = _mm512_mul_ps(wm, _mm512_set1_ps(a->u.s));
+        return _mm512_add_ps(acc, _mm512_add_ps(t, u));
+    }
+    sum = _mm512_sub_epi32(sum, _mm512_set1_epi32(a->u.c));
+    return _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(wd, _mm512_set1_ps(a->d)),
+                                            _mm512_cvtepi32_ps(sum)));
+}
+
+static inline void store16(float *y, __m512 v, bool add) {
+    if (add) v = _mm512_add_ps(_mm512_loadu_ps(y), v);
+    _mm512_storeu_ps(y, v);
+}
+
+_Static_assert(sizeof(act_side) == 8, "qgemm_scratch_bytes counts 8 bytes per activation block");
+
+/* the generic body; type is a constant in each caller */
+static inline __attribute__((always_inline)) void
+qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, int64_t R,
+           const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add, void *scratch,
+           int type) {
+    const bool q4 = type != OWL_TYPE_Q8_0, q41 = type == OWL_TYPE_Q4_1;
+    const int64_t nb = n / 32;
+    const size_t bpb = q4 ? 256 : 512;              /* packed bytes per block */
+    const size_t xbs = q41 ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t xoff = q41 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    uint8_t *pk = scratch;
+    float *wd = (float *)(pk + (size_t)nb * bpb);
+    float *wm = wd + nb * 16;
+    act_side *side = (act_side *)(wm + nb * 16);
+    const uint8_t *xb = xq;
+
+    /* the activation side, once for all tiles */
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t i = 0; i < nb; i++) {
+            const uint8_t *blk = xb + (size_t)b * xs + (size_t)i * xbs;
+            act_side *a = side + b * nb + i;
+            if (q41) {
+                const block_q8_1 *q = (const block_q8_1 *)blk;
+                a->d = f16_to_f32(q->d);
+                a->u.s = f16_to_f32(q->s);
+            } else {
+                const block_q8_0 *q = (const block_q8_0 *)blk;
+                a->d = f16_to_f32(q->d);
+                a->u.c = (q4 ? 8 : 128) * sum_i8_32(q->qs);
+            }
+        }
+
+    for (int64_t r0 = 0; r0 + 16 <= R; r0 += 16) {
+        const uint8_t *wt = (const uint8_t *)w + (size_t)r0 * rs;
+        if (q4) pack_q4(pk, wd, wm, wt, rs, nb, type);
+        else pack_q8(pk, wd, wt, rs, nb);
+        int64_t b = 0;
+        for (; b + 4 <= B; b += 4) {
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            const uint8_t *x0 = xb + (size_t)b * xs + xoff;
+            const act_side *s0 = side + b * nb;
+            for (int64_t i = 0; i < nb; i++) {
+                __m512i W[8];
+                load_groups(W, pk + (size_t)i * bpb, q4);
+                const __m512 d = _mm512_loadu_ps(wd + i * 16);
+                const __m512 m = q41 ? _mm512_loadu_ps(wm + i * 16) : d;
+                const uint8_t *xi = x0 + (size_t)i * xbs;
+                a0 = block_acc(a0, block_sums(W, xi), d, m, s0 + i, q41);
+                a1 = block_acc(a1, block_sums(W, xi + xs), d, m, s0 + nb + i, q41);
+                a2 = block_acc(a2, block_sums(W, xi + 2 * xs), d, m, s0 + 2 * nb + i, q41);
+                a3 = block_acc(a3, block_sums(W, xi + 3 * xs), d, m, s0 + 3 * nb + i, q41);
+            }
+            store16(y + b * ldy + r0, a0, add);
+            store16(y + (b + 1) * ldy + r0, a1, add);
+            store16(y + (b + 2) * ldy + r0, a2, add);
+            store16(y + (b + 3) * ldy + r0, a3, add);
+        }
+        for (; b < B; b++) {
+            __m512 a0 = _mm512_setzero_ps();
+            const uint8_t *x0 = xb + (size_t)b * xs + xoff;
+            for (int64_t i = 0; i < nb; i++) {
+                __m512i W[8];
+                load_groups(W, pk + (size_t)i * bpb, q4);
+                const __m512 d = _mm512_loadu_ps(wd + i * 16);
+                const __m512 m = q41 ? _mm512_loadu_ps(wm + i * 16) : d;
+                a0 = block_acc(a0, block_sums(W, x0 + (size_t)i * xbs), d, m, side + b * nb + i, q41);
+            }
+            store16(y + b * ldy + r0, a0, add);
+        }
+    }
+}
+
+void qgemm_q4_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                     void *scratch) {
+    qgemm_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q4_0);
+}
+
+void qgemm_q4_1_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                     void *scratch) {
+    qgemm_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q4_1);
+}
+
+void qgemm_q8_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                     void *scratch) {
+    qgemm_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q8_0);
+}
+
+#endif /* __x86_64__ */
