@@ -92,20 +92,20 @@ static owl_status get_str(const char *path, json_t *obj, const char *key, const 
 }
 
 /* llama 3 scaling as per-frequency divisors (old inv_freq / new inv_freq). */
-static owl_status llama3_freqs(const char *path, json_t *rs, hf_config *c) {
+static owl_status llama3_freqs(const char *path, const char *where, json_t *rs, hf_config *c) {
     hparams *hp = &c->hp;
     double factor, lo_f, hi_f;
     int32_t old_ctx;
     owl_status s;
-    if ((s = get_num(path, "$.rope_scaling", rs, "factor", true, 1, 1e-3, 1e6, &factor)) ||
-        (s = get_num(path, "$.rope_scaling", rs, "low_freq_factor", true, 1, 1e-6, 1e6, &lo_f)) ||
-        (s = get_num(path, "$.rope_scaling", rs, "high_freq_factor", true, 4, 1e-6, 1e6, &hi_f)) ||
-        (s = get_int(path, "$.rope_scaling", rs, "original_max_position_embeddings", true, 8192, 1, 1 << 30,
+    if ((s = get_num(path, where, rs, "factor", true, 1, 1e-3, 1e6, &factor)) ||
+        (s = get_num(path, where, rs, "low_freq_factor", true, 1, 1e-6, 1e6, &lo_f)) ||
+        (s = get_num(path, where, rs, "high_freq_factor", true, 4, 1e-6, 1e6, &hi_f)) ||
+        (s = get_int(path, where, rs, "original_max_position_embeddings", true, 8192, 1, 1 << 30,
                      &old_ctx)))
         return s;
     if (!(hi_f > lo_f))
-        return owl_err(OWL_ERR_FORMAT, "%s: $.rope_scaling: high_freq_factor %g must exceed low_freq_factor %g",
-                       path, hi_f, lo_f);
+        return owl_err(OWL_ERR_FORMAT, "%s: %s: high_freq_factor %g must exceed low_freq_factor %g",
+                       path, where, hi_f, lo_f);
     int32_t n = hp->n_rot / 2;
     c->rope_freqs = owl_xreallocarray(NULL, (size_t)n, sizeof(float));
     if (!c->rope_freqs) return OWL_ERR_NOMEM;
@@ -129,34 +129,44 @@ static owl_status llama3_freqs(const char *path, json_t *rs, hf_config *c) {
 
 static owl_status rope(const char *path, json_t *root, hf_config *c) {
     hparams *hp = &c->hp;
-    json_t *rs = json_object_get(root, "rope_scaling");
+    /* transformers >= 5 writes rope_parameters (rope_theta inside); older
+     * configs rope_scaling beside a top-level rope_theta */
+    json_t *rs = json_object_get(root, "rope_parameters");
+    const char *where = "$.rope_parameters";
+    if (!rs || json_is_null(rs)) rs = json_object_get(root, "rope_scaling"), where = "$.rope_scaling";
     hp->rope_scaling = ROPE_SCALING_NONE;
     hp->rope_factor = 1.0f;
     hp->rope_orig_ctx = hp->n_ctx_train;
     if (!rs || json_is_null(rs)) return OWL_OK;
     if (!json_is_object(rs))
-        return owl_err(OWL_ERR_FORMAT, "%s: $.rope_scaling must be an object or null, not %s", path, jtype(rs));
+        return owl_err(OWL_ERR_FORMAT, "%s: %s must be an object or null, not %s", path, where, jtype(rs));
+    if (!json_object_get(root, "rope_theta") && json_object_get(rs, "rope_theta")) {
+        double theta;
+        owl_status s = get_num(path, where, rs, "rope_theta", true, 10000, 1e-3, 1e12, &theta);
+        if (s) return s;
+        hp->rope_theta = (float)theta;
+    }
     const char *type = NULL;
     json_t *t = json_object_get(rs, "rope_type");
     if (!t) t = json_object_get(rs, "type");
     if (!json_is_string(t))
-        return owl_err(OWL_ERR_FORMAT, "%s: $.rope_scaling.rope_type must be a string", path);
+        return owl_err(OWL_ERR_FORMAT, "%s: %s.rope_type must be a string", path, where);
     type = json_string_value(t);
     if (strcmp(type, "default") == 0) return OWL_OK;
     if (strcmp(type, "linear") == 0) {
         double f;
-        owl_status s = get_num(path, "$.rope_scaling", rs, "factor", true, 1, 1e-3, 1e6, &f);
+        owl_status s = get_num(path, where, rs, "factor", true, 1, 1e-3, 1e6, &f);
         if (s) return s;
         hp->rope_scaling = ROPE_SCALING_LINEAR;
         hp->rope_factor = (float)f;
         return OWL_OK;
     }
-    if (strcmp(type, "llama3") == 0) return llama3_freqs(path, rs, c);
+    if (strcmp(type, "llama3") == 0) return llama3_freqs(path, where, rs, c);
     if (strcmp(type, "dynamic") == 0 || strcmp(type, "yarn") == 0)
-        return owl_err(OWL_ERR_UNSUPPORTED, "%s: $.rope_scaling.rope_type \"%s\" is not supported yet (supported: linear, llama3)",
-                       path, type);
-    return owl_err(OWL_ERR_UNSUPPORTED, "%s: $.rope_scaling.rope_type \"%.32s\" is unknown (supported: linear, llama3)",
-                   path, type);
+        return owl_err(OWL_ERR_UNSUPPORTED, "%s: %s.rope_type \"%s\" is not supported yet (supported: linear, llama3)",
+                       path, where, type);
+    return owl_err(OWL_ERR_UNSUPPORTED, "%s: %s.rope_type \"%.32s\" is unknown (supported: linear, llama3)",
+                   path, where, type);
 }
 
 owl_status hf_config_parse(const char *path, const char *text, size_t len, hf_config *c) {
