@@ -258,6 +258,19 @@ static owl_status build(tensor_dir *d, int br, int bc) {
             if (t->dtype == ST_F8_E4M3) {
                 owl_status s = dequant_fp8(d, t, br, bc, e);
                 if (s != OWL_OK) return s;
+            } else if (e->type >= 0 && (uintptr_t)t->data % st_dtype_size(t->dtype) != 0) {
+                /* a header length that is not a multiple of 8 leaves the data
+                 * misaligned for the kernels: an aligned copy */
+                void *cp = owl_xmalloc(t->nbytes ? t->nbytes : 1);
+                void **no = cp ? owl_xreallocarray(d->owned, d->n_owned + 1, sizeof *no) : NULL;
+                if (!no) {
+                    free(cp);
+                    return OWL_ERR_NOMEM;
+                }
+                d->owned = no;
+                d->owned[d->n_owned++] = cp;
+                memcpy(cp, t->data, t->nbytes);
+                e->data = cp;
             }
         }
     return OWL_OK;

@@ -5,7 +5,7 @@
  * Filled from an open GGUF (views into its map) or from a Hugging Face
  * folder's safetensors: model.safetensors, or the shards listed by
  * model.safetensors.index.json. F32, F16 and BF16 tensors stay views into
- * the mapped files. F8_E4M3 tensors with a companion "<name>_scale_inv"
+ * the mapped files (copied when the header leaves them misaligned). F8_E4M3 tensors with a companion "<name>_scale_inv"
  * (one f32/bf16 scale per block of block_r x block_c elements, as the
  * DeepSeek-V3 and GLM FP8 releases ship) are dequantized at load into owned
  * F32 memory: w = e4m3(x) * scale_inv[r / block_r][c / block_c]; the

@@ -135,7 +135,17 @@ void owl_model_get_info(const owl_model *m, owl_model_info *info) {
         info->norm_eps = hp->norm_eps;
         info->tied_output = hp->tied_output;
     }
-    if (!m->gg) return; /* a folder: no file behind it */
+    if (m->td) { /* a folder: its safetensors */
+        uint64_t np = 0;
+        for (size_t i = 0; i < m->td->n; i++) {
+            const int64_t *ne = m->td->t[i].ne;
+            np += (uint64_t)ne[0] * (uint64_t)ne[1] * (uint64_t)ne[2] * (uint64_t)ne[3];
+        }
+        info->n_params = np;
+        info->n_tensors = m->td->n;
+        for (size_t i = 0; i < m->td->n_files; i++) info->file_size += m->td->files[i]->map.size;
+    }
+    if (!m->gg) return; /* a folder: no GGUF behind it */
     uint64_t np = 0;
     for (uint64_t i = 0; i < m->gg->n_tensors; i++) {
         const int64_t *ne = m->gg->tensors[i].ne;
@@ -149,6 +159,14 @@ void owl_model_get_info(const owl_model *m, owl_model_info *info) {
 
 bool owl_model_tensor(const owl_model *m, uint64_t i, const char **name, int *type,
                       int64_t ne[4]) {
+    if (m && m->td && !m->gg) { /* a folder */
+        if (i >= m->td->n) return false;
+        const td_tensor *t = &m->td->t[i];
+        if (name) *name = t->name;
+        if (type) *type = t->type;
+        if (ne) memcpy(ne, t->ne, sizeof t->ne);
+        return true;
+    }
     if (!m || !m->gg || i >= m->gg->n_tensors) return false;
     const gguf_tensor *t = &m->gg->tensors[i];
     if (name) *name = m->tensor_names[i];
