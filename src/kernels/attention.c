@@ -28,7 +28,7 @@ void attention_head_f16(float *restrict out, const float *restrict q, const uint
     act_round_f16(q16, q, D);
     for (int32_t c = 0; c < N; c++)
         scores[c] = scale * kt->dot_f16(k + (size_t)cells[c] * stride, q16, D);
-    softmax(scores, N);
+    softmax_poly(scores, N);
     for (int32_t c = 0; c < N; c++)
         kt->axpy_f16(out, f16_to_f32(f32_to_f16(scores[c])), v + (size_t)cells[c] * stride, D);
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "exp_poly.h"
 
 void rmsnorm(float *o, const float *x, const float *restrict w, int64_t n, float eps) {
     double ss = 0;
@@ -20,6 +21,20 @@ void softmax(float *x, int64_t n) {
     double sum = 0;
     for (int64_t i = 0; i < n; i++) {
         x[i] = expf(x[i] - mx);
+        sum += (double)x[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+void softmax_poly(float *x, int64_t n) {
+    if (n <= 0) return;
+    float mx = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = exp_poly(x[i] - mx);
         sum += (double)x[i];
     }
     const float inv = (float)(1.0 / sum);

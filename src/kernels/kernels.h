@@ -159,6 +159,9 @@ void gemm_tile_avx512(float *restrict y, ptrdiff_t ldy, const float *restrict x,
 void rmsnorm(float *o, const float *x, const float *restrict w, int64_t n, float eps);
 /* x(n) = softmax(x), max-subtracted, the sum in double. */
 void softmax(float *x, int64_t n);
+/* softmax with exp_poly (exp_poly.h) for the exponentials: the softmax of
+ * the default path's f16 attention. Same max, double sum and scaling. */
+void softmax_poly(float *x, int64_t n);
 /* o(n) = silu(g) * u, silu(g) = g / (1 + exp(-g)); o may equal g. */
 void swiglu(float *o, const float *g, const float *restrict u, int64_t n);
 
@@ -189,8 +192,9 @@ void attention_head(float *restrict out, const float *restrict q, const float *k
                     const float *v, size_t stride, const int32_t *restrict cells, int32_t N,
                     int32_t D, float scale, float *restrict scores, const kernel_table *kt);
 /* The same over an f16 cache, as llama.cpp computes it (no flash
- * attention): q is rounded to f16 before the dots, and the softmax
- * weights are rounded to f16 before they weigh the values. */
+ * attention): q is rounded to f16 before the dots, the softmax takes its
+ * exponentials from a polynomial (softmax_poly), and the softmax weights
+ * are rounded to f16 before they weigh the values. */
 void attention_head_f16(float *restrict out, const float *restrict q, const uint16_t *k,
                         const uint16_t *v, size_t stride, const int32_t *restrict cells,
                         int32_t N, int32_t D, float scale, float *restrict scores,

@@ -13,6 +13,7 @@
 
 #include "../base/f16.h"
 #include "../tensor/quants.h"
+#include "exp_poly.h"
 
 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -98,7 +99,12 @@ void attention_head_f16_avx2(float *restrict out, const float *restrict q, const
     (void)kt;
     memset(out, 0, sizeof(float) * (size_t)D);
     if (N <= 0) return;
-    act_round_f16(q16, q, D);
+    /* q rounded to f16 as act_round_f16 does it (F16C rounds to nearest even) */
+    int32_t j = 0;
+    for (; j + 8 <= D; j += 8)
+        _mm256_storeu_ps(q16 + j, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + j),
+                                                                  _MM_FROUND_TO_NEAREST_INT)));
+    for (; j < D; j++) q16[j] = f16_to_f32(f32_to_f16(q[j]));
     for (int32_t c = 0; c < N; c++) {
         const uint16_t *kc = k + (size_t)cells[c] * stride;
         __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -113,7 +119,19 @@ void attention_head_f16_avx2(float *restrict out, const float *restrict q, const
         for (; i < D; i++) d += f16_to_f32(kc[i]) * q16[i];
         scores[c] = scale * d;
     }
-    softmax(scores, N);
+    /* softmax_poly with the exponentials 8 at a time (same bits) */
+    float mx = scores[0];
+    for (int32_t c = 1; c < N; c++)
+        if (scores[c] > mx) mx = scores[c];
+    int32_t e = 0;
+    for (; e + 8 <= N; e += 8)
+        _mm256_storeu_ps(scores + e, exp_poly8(_mm256_sub_ps(_mm256_loadu_ps(scores + e),
+                                                             _mm256_set1_ps(mx))));
+    for (; e < N; e++) scores[e] = exp_poly(scores[e] - mx);
+    double sum = 0;
+    for (int32_t c = 0; c < N; c++) sum += (double)scores[c];
+    const float inv = (float)(1.0 / sum);
+    for (int32_t c = 0; c < N; c++) scores[c] *= inv;
     /* the weights rounded to f16, 8 at a time (F16C rounds to nearest even,
      * as f32_to_f16 does) */
     int32_t r = 0;

@@ -28,6 +28,7 @@
 #include "base/threadpool.h"
 #include "check.h"
 #include "kernels/kernels.h"
+#include "kernels/exp_poly.h"
 #include "kernels/matmul.h"
 #include "tensor/dtype.h"
 #include "tensor/quants.h"
@@ -497,6 +498,17 @@ static void test_rope_tables(void) {
     CHECK(worst < 5e-3, "rope_table_f32 strays %g from the double table", worst);
 }
 
+/* exp_poly: close to exp over the range softmax feeds it */
+static void test_exp_poly(void) {
+    double worst = 0;
+    for (int i = 0; i <= 86900; i++) {
+        float x = -(float)i * 0.001f;
+        worst = fmax(worst, fabs(exp_poly(x) - exp((double)x)) / exp((double)x));
+    }
+    CHECK(worst < 1e-6, "exp_poly: relative error %g over [-86.9, 0]", worst);
+    CHECK(exp_poly(0.0f) == 1.0f && exp_poly(-1000.0f) == exp_poly(-87.0f), "exp_poly ends");
+}
+
 /* The prefill GEMM: every output bit-identical to the scalar integer dot,
  * over row counts that leave a tail of activation rows (B % 4 != 0), with
  * and without add, and a y stride wider than R. */
@@ -564,6 +576,7 @@ int main(void) {
         test_attention_f16(kt, 64);
     }
     test_act_quant();
+    test_exp_poly();
     test_rope_tables();
     test_elementwise();
     test_rope();
