@@ -29,7 +29,9 @@ plain prompts of golden_prompts.py tokenized by the tokenizer, greedily
 continued to 64 tokens. Weight scales as make_tiny_llama.py, so logits are
 O(1-10) and top-2 margins are far above float32 error.
 
-Usage: make_hf_models.py [--only NAME]
+SmolLM2-135M-Instruct as HF folders (F32 and BF16): see make_smollm2_bf16.
+
+Usage: make_hf_models.py [--only NAME|smollm2-bf16]
 Needs: torch, transformers, tokenizers, safetensors.
 """
 
@@ -240,6 +242,49 @@ def make(name):
     print(f"  wrote {d} ({sz} bytes), {path}")
 
 
+def make_smollm2_bf16():
+    """Reference logits for SmolLM2-135M-Instruct as an HF folder in BF16.
+
+    tests/golden/test_hf_logits.c writes the folders itself from the GGUF
+    (every tensor dequantized with owl's own code, Q/K rows permuted back to
+    HF's order, stored as F32 or rounded to BF16), so no 270 MB folder is
+    committed. The F32 folder holds exactly the dequantized GGUF weights, the
+    reference of smollm2-135m-instruct-q4_1.logits, which it reuses. For BF16
+    this writes hf-smollm2-135m-bf16.logits: transformers on the GGUF
+    (make_logits_fixtures.load, which checks every weight against gguf-py),
+    each parameter rounded to bfloat16 (round-to-nearest-even, as owl's
+    f32_to_bf16), then float64; the token ids are those of the Q4_1 fixture."""
+    import copy
+
+    import torch
+
+    src = os.path.join(LOGITS, "smollm2-135m-instruct-q4_1.json")
+    with open(src) as f:
+        prompts = json.load(f)["prompts"]
+    model32 = mlf.load(mlf.MODELS["smollm2"]["path"])
+    with torch.no_grad():
+        for p in model32.parameters():
+            p.copy_(p.bfloat16().float())
+    model = copy.deepcopy(model32).double()
+    seqs, summary = [], []
+    for pr in prompts:
+        ids = pr["ids"]
+        logits = mlf.forward(model, ids)
+        margins = [gp.top2(r)[2] for r in logits]
+        maxabs = float(np.max(np.abs(logits)))
+        seqs.append((pr["n_prompt"], ids, logits))
+        summary.append(dict(name=pr["name"], n_prompt=pr["n_prompt"], ids=ids, max_abs_logit=maxabs,
+                            min_top2_margin=min(margins)))
+        print(f"  smollm2 bf16 {pr['name']:7s} max|logit| {maxabs:6.2f}, min margin {min(margins):.2e}")
+    path = os.path.join(LOGITS, "hf-smollm2-135m-bf16.logits")
+    mlf.write_fixture(path, seqs)
+    with open(os.path.join(LOGITS, "hf-smollm2-135m-bf16.json"), "w") as f:
+        json.dump(dict(model="SmolLM2-135M-Instruct.Q4_1.gguf dequantized, as an HF folder in BF16",
+                       seq_len=gp.SEQ_LEN, reference="transformers float64 on the bf16-rounded weights",
+                       prompts=summary), f, indent=1, ensure_ascii=False)
+    print(f"  wrote {path}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only")
@@ -247,6 +292,8 @@ def main():
     for n in NAMES:
         if a.only in (None, n):
             make(n)
+    if a.only in (None, "smollm2-bf16"):
+        make_smollm2_bf16()
 
 
 if __name__ == "__main__":
