@@ -62,42 +62,65 @@ static inline int32_t sum_i8_32(const int8_t *q) {
 /* Weight tile layout in scratch, per block i: the packed bytes (256 for
  * Q4: group g < 4 as raw bytes, the low nibbles giving group g and the
  * high nibbles group g + 4; 512 for Q8_0: 8 groups of biased bytes), then
- * (after all blocks) 16 fp32 scales per block, then 16 fp32 mins (Q4_1). */
+ * (after all blocks) 16 fp32 scales per block, then 16 fp32 mins (Q4_1).
+ *
+ * transpose16x4: 16 rows of 16 bytes (p[r]) -> 4 zmm, zmm g holding word
+ * g (bytes 4g..4g+3) of row r in lane r; xor flips bits (the Q8_0 bias). */
+static inline void transpose16x4(uint8_t *out, const uint8_t *const p[16], __m512i xor) {
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    __m512i B[4];
+    for (int k = 0; k < 4; k++) {
+        __m512i a = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p[4 * k]));
+        a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)p[4 * k + 1]), 1);
+        a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)p[4 * k + 2]), 2);
+        a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)p[4 * k + 3]), 3);
+        /* 128-bit chunk g: word g of the four rows */
+        B[k] = _mm512_permutexvar_epi32(idx, a);
+    }
+    const __m512i t0 = _mm512_shuffle_i32x4(B[0], B[1], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512i t1 = _mm512_shuffle_i32x4(B[2], B[3], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512i t2 = _mm512_shuffle_i32x4(B[0], B[1], _MM_SHUFFLE(3, 2, 3, 2));
+    const __m512i t3 = _mm512_shuffle_i32x4(B[2], B[3], _MM_SHUFFLE(3, 2, 3, 2));
+    _mm512_storeu_si512(out + 0, _mm512_xor_si512(_mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(2, 0, 2, 0)), xor));
+    _mm512_storeu_si512(out + 64, _mm512_xor_si512(_mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(3, 1, 3, 1)), xor));
+    _mm512_storeu_si512(out + 128, _mm512_xor_si512(_mm512_shuffle_i32x4(t2, t3, _MM_SHUFFLE(2, 0, 2, 0)), xor));
+    _mm512_storeu_si512(out + 192, _mm512_xor_si512(_mm512_shuffle_i32x4(t2, t3, _MM_SHUFFLE(3, 1, 3, 1)), xor));
+}
+
 static void pack_q4(uint8_t *dst, float *wd, float *wm, const uint8_t *w, size_t rs, int64_t nb,
                     int type) {
-    for (int r = 0; r < 16; r++) {
-        const uint8_t *row = w + (size_t)r * rs;
-        for (int64_t i = 0; i < nb; i++) {
-            const uint8_t *qs;
+    const size_t bs = type == OWL_TYPE_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q4_0);
+    const size_t qoff = type == OWL_TYPE_Q4_1 ? offsetof(block_q4_1, qs) : offsetof(block_q4_0, qs);
+    const __m512i zero = _mm512_setzero_si512();
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *p[16];
+        for (int r = 0; r < 16; r++) {
+            const uint8_t *blk = w + (size_t)r * rs + (size_t)i * bs;
+            p[r] = blk + qoff;
+            uint16_t h; /* d, then m for Q4_1: the first fields of both */
+            memcpy(&h, blk, 2);
+            wd[i * 16 + r] = _cvtsh_ss(h);
             if (type == OWL_TYPE_Q4_1) {
-                const block_q4_1 *b = (const block_q4_1 *)row + i;
-                qs = b->qs;
-                wd[i * 16 + r] = f16_to_f32(b->d);
-                wm[i * 16 + r] = f16_to_f32(b->m);
-            } else {
-                const block_q4_0 *b = (const block_q4_0 *)row + i;
-                qs = b->qs;
-                wd[i * 16 + r] = f16_to_f32(b->d);
+                memcpy(&h, blk + 2, 2);
+                wm[i * 16 + r] = _cvtsh_ss(h);
             }
-            uint8_t *o = dst + (size_t)i * 256 + (size_t)r * 4;
-            for (int g = 0; g < 4; g++) memcpy(o + g * 64, qs + 4 * g, 4);
         }
+        transpose16x4(dst + (size_t)i * 256, p, zero);
     }
 }
 
 static void pack_q8(uint8_t *dst, float *wd, const uint8_t *w, size_t rs, int64_t nb) {
-    for (int r = 0; r < 16; r++) {
-        const block_q8_0 *b = (const block_q8_0 *)(w + (size_t)r * rs);
-        for (int64_t i = 0; i < nb; i++) {
-            wd[i * 16 + r] = f16_to_f32(b[i].d);
-            uint8_t *o = dst + (size_t)i * 512 + (size_t)r * 4;
-            for (int g = 0; g < 8; g++) {
-                uint32_t v;
-                memcpy(&v, b[i].qs + 4 * g, 4);
-                v ^= 0x80808080u;
-                memcpy(o + g * 64, &v, 4);
-            }
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *p[16], *p2[16];
+        for (int r = 0; r < 16; r++) {
+            const block_q8_0 *b = (const block_q8_0 *)(w + (size_t)r * rs) + i;
+            wd[i * 16 + r] = _cvtsh_ss(b->d);
+            p[r] = (const uint8_t *)b->qs;
+            p2[r] = (const uint8_t *)b->qs + 16;
         }
+        transpose16x4(dst + (size_t)i * 512, p, bias);
+        transpose16x4(dst + (size_t)i * 512 + 256, p2, bias);
     }
 }
 
@@ -173,11 +196,11 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
             act_side *a = side + b * nb + i;
             if (q41) {
                 const block_q8_1 *q = (const block_q8_1 *)blk;
-                a->d = f16_to_f32(q->d);
-                a->u.s = f16_to_f32(q->s);
+                a->d = _cvtsh_ss(q->d);
+                a->u.s = _cvtsh_ss(q->s);
             } else {
                 const block_q8_0 *q = (const block_q8_0 *)blk;
-                a->d = f16_to_f32(q->d);
+                a->d = _cvtsh_ss(q->d);
                 a->u.c = (q4 ? 8 : 128) * sum_i8_32(q->qs);
             }
         }
