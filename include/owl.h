@@ -230,6 +230,11 @@ owl_token owl_sampler_sample(owl_sampler *s, const float *logits);
 void owl_sampler_accept(owl_sampler *s, owl_token t);
 void owl_sampler_reset(owl_sampler *s);
 void owl_sampler_free(owl_sampler *s);
+/* Writes the sampling defaults the model ships over *params: a Hugging Face
+ * folder's generation_config.json (temperature, top_p, top_k; do_sample
+ * false means greedy, temp 0). Fields it does not give are left alone; a
+ * GGUF changes nothing. Call it before applying the user's own options. */
+void owl_model_sampler_defaults(const owl_model *model, owl_sampler_params *params);
 
 #ifdef __cplusplus
 }

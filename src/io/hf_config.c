@@ -337,8 +337,8 @@ owl_status hf_generation_parse(const char *path, const char *text, size_t len, h
         c->top_k = k;
         c->has_top_k = true;
     }
-    bool ds = true;
-    if ((s = get_bool(path, root, "do_sample", true, &ds))) goto done;
+    bool ds = false; /* transformers' default: greedy unless do_sample */
+    if ((s = get_bool(path, root, "do_sample", false, &ds))) goto done;
     if (!ds) { /* greedy */
         c->temperature = 0;
         c->has_temp = true;

@@ -24,7 +24,7 @@ typedef struct hf_config {
     hparams hp;           /* n_vocab = vocab_size */
     float *rope_freqs;    /* (hp.n_rot / 2) owned divisors, or NULL */
     int fp8_block[2];     /* quantization_config.weight_block_size, 0 when none */
-    /* generation_config.json */
+    /* generation_config.json (do_sample absent or false: greedy, temperature 0) */
     int32_t eos[HF_MAX_EOS];
     int n_eos;
     bool has_temp, has_top_p, has_top_k;

@@ -2,7 +2,8 @@
  * on disk. The tokenizer comes from its tokenizer.json and
  * tokenizer_config.json (tokenizer/hf_json.c); the hyperparameters from
  * config.json (io/hf_config.c); the eos ids of generation_config.json are
- * added to the tokens that end a generation; the weights from its
+ * added to the tokens that end a generation and its sampling defaults kept
+ * for owl_model_sampler_defaults; the weights from its
  * safetensors through the tensor directory (io/tensor_dir.c), bound by their
  * Hugging Face names by the llama-family binder (model/arch/llama.c). There
  * is no GGUF behind such a model (gg is NULL, no GGUF metadata). */
@@ -63,6 +64,9 @@ owl_status model_load_dir(const char *path, const owl_model_params *params, owl_
     }
     if (s == OWL_OK && !params->vocab_only) {
         for (int i = 0; i < cfg.n_eos; i++) vocab_add_eog(m->tok, cfg.eos[i]);
+        m->gen.has_temp = cfg.has_temp, m->gen.temp = cfg.temperature;
+        m->gen.has_top_p = cfg.has_top_p, m->gen.top_p = cfg.top_p;
+        m->gen.has_top_k = cfg.has_top_k, m->gen.top_k = cfg.top_k;
         s = load_weights(m, path, &cfg);
     }
     hf_config_free(&cfg);
@@ -72,4 +76,11 @@ owl_status model_load_dir(const char *path, const owl_model_params *params, owl_
     }
     *out = m;
     return OWL_OK;
+}
+
+void owl_model_sampler_defaults(const owl_model *m, owl_sampler_params *p) {
+    if (!m || !p) return;
+    if (m->gen.has_temp) p->temp = m->gen.temp;
+    if (m->gen.has_top_p) p->top_p = m->gen.top_p;
+    if (m->gen.has_top_k) p->top_k = m->gen.top_k;
 }

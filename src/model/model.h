@@ -28,6 +28,11 @@ struct owl_model {
     /* hyperparameters and weights: see model/hparams.h, model/weights.h */
     struct model_impl *impl; /* NULL when vocab_only */
     tensor_dir *td;  /* a folder's safetensors (owns their maps), else NULL */
+    struct {         /* generation_config.json's sampling defaults */
+        bool has_temp, has_top_p, has_top_k;
+        float temp, top_p;
+        int32_t top_k;
+    } gen;
     char *arch_name; /* general.architecture ("" when absent), owned */
     char *name;      /* general.name ("" when absent), owned */
     char **kv_str;   /* (gg->n_kv) NUL-terminated copies of string values,

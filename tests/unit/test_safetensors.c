@@ -292,7 +292,7 @@ static void test_config(void) {
 
     hf_config g;
     memset(&g, 0, sizeof g);
-    const char *gen = "{\"eos_token_id\":[7,9],\"temperature\":0.6,\"top_p\":0.9,\"top_k\":20}";
+    const char *gen = "{\"eos_token_id\":[7,9],\"temperature\":0.6,\"top_p\":0.9,\"top_k\":20,\"do_sample\":true}";
     s = hf_generation_parse("generation_config.json", gen, strlen(gen), &g);
     CHECK(s == OWL_OK && g.n_eos == 2 && g.eos[0] == 7 && g.eos[1] == 9 && g.has_temp &&
               fabsf(g.temperature - 0.6f) < 1e-6f && g.top_k == 20,
@@ -300,6 +300,34 @@ static void test_config(void) {
     const char *bad = "{\"eos_token_id\":\"x\"}";
     s = hf_generation_parse("generation_config.json", bad, strlen(bad), &g);
     CHECK(s == OWL_ERR_FORMAT && strstr(owl_last_error(), "$.eos_token_id"), "bad eos: %s", owl_last_error());
+}
+
+/* A folder's generation_config.json: eos ids end generations, sampling defaults */
+static void test_folder_defaults(void) {
+    char d[4200];
+    snprintf(d, sizeof d, "%s/hf/llama", check_env("OWL_FIXTURES"));
+    owl_model *m = NULL;
+    owl_status s = owl_model_load(d, NULL, &m);
+    CHECK(s == OWL_OK, "load %s: %s", d, owl_last_error());
+    if (s != OWL_OK) return;
+    CHECK(owl_token_is_eog(m, 0) && owl_token_is_eog(m, 1) && !owl_token_is_eog(m, 2),
+          "eos_token_id [0, 1] end generations, 2 does not");
+    owl_sampler_params p = owl_sampler_default_params();
+    p.top_k = 33;
+    owl_model_sampler_defaults(m, &p);
+    CHECK(fabsf(p.temp - 0.7f) < 1e-6f && fabsf(p.top_p - 0.9f) < 1e-6f && p.top_k == 33,
+          "generation_config temperature 0.7, top_p 0.9, top_k untouched: %g %g %d", p.temp, p.top_p, p.top_k);
+    owl_model_info info;
+    owl_model_get_info(m, &info);
+    CHECK(strcmp(info.arch, "LlamaForCausalLM") == 0 && info.n_layer == 3 && info.n_tensors == 30,
+          "info of the folder: %s, %d layers, %llu tensors", info.arch, info.n_layer,
+          (unsigned long long)info.n_tensors);
+    owl_model_free(m);
+    const char *greedy = "{\"temperature\":0.6}";
+    hf_config g;
+    memset(&g, 0, sizeof g);
+    s = hf_generation_parse("generation_config.json", greedy, strlen(greedy), &g);
+    CHECK(s == OWL_OK && g.has_temp && g.temperature == 0.0f, "no do_sample: greedy, as transformers");
 }
 
 int main(void) {
@@ -312,5 +340,6 @@ int main(void) {
     test_fp8_dir();
     test_shards();
     test_config();
+    test_folder_defaults();
     return check_done();
 }
