@@ -11,7 +11,9 @@ format of make_logits_fixtures.py, for tests/golden/test_hf_logits.c:
     mistral  MistralForCausalLM, sliding_window 16 (< the 64-token sequences)
     qwen2    Qwen2ForCausalLM, q/k/v biases, tied embeddings, linear
              rope_scaling (factor 2), weights in BF16
-    qwen3    Qwen3ForCausalLM, q/k RMSNorm, head_dim 32 != hidden/heads
+    qwen3    Qwen3ForCausalLM, q/k RMSNorm, head_dim 32 != hidden/heads, yarn
+             rope scaling (factor 4, original context 32: frequencies 0, 1
+             extrapolated/blended, the rest interpolated; cos/sin x 1.139)
     llama-fp8  the llama layout with every Linear weight stored as
              float8_e4m3fn plus weight_scale_inv, one f32 scale per 32x32
              block (DeepSeek-V3's layout, smaller blocks so a tiny matrix has
@@ -102,7 +104,9 @@ def cfg_for(name):
                                   rope_scaling=dict(rope_type="linear", factor=2.0)))
     if name == "qwen3":
         return Qwen3Config(**dict(common, tie_word_embeddings=False, rope_theta=1000000.0,
-                                  head_dim=32))
+                                  head_dim=32,
+                                  rope_scaling=dict(rope_type="yarn", factor=4.0,
+                                                    original_max_position_embeddings=32)))
     raise SystemExit(name)
 
 

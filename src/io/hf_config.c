@@ -127,6 +127,61 @@ static owl_status llama3_freqs(const char *path, const char *where, json_t *rs, 
     return OWL_OK;
 }
 
+/* YaRN as transformers computes it: per-frequency blend of interpolated
+ * (inv_freq / factor) and extrapolated (inv_freq) frequencies over a linear
+ * ramp between the correction dims of beta_fast and beta_slow rotations,
+ * as divisors; cos and sin scaled by attention_factor. */
+static owl_status yarn_freqs(const char *path, const char *where, json_t *rs, hf_config *c) {
+    hparams *hp = &c->hp;
+    double factor, af, mscale, mscale_all, beta_fast, beta_slow;
+    int32_t orig;
+    owl_status s;
+    if ((s = get_num(path, where, rs, "factor", true, 1, 1e-3, 1e6, &factor)) ||
+        (s = get_num(path, where, rs, "attention_factor", false, -1, -1, 1e3, &af)) ||
+        (s = get_num(path, where, rs, "mscale", false, 0, 0, 1e3, &mscale)) ||
+        (s = get_num(path, where, rs, "mscale_all_dim", false, 0, 0, 1e3, &mscale_all)) ||
+        (s = get_num(path, where, rs, "beta_fast", false, 32, 1e-6, 1e6, &beta_fast)) ||
+        (s = get_num(path, where, rs, "beta_slow", false, 1, 1e-6, 1e6, &beta_slow)) ||
+        (s = get_int(path, where, rs, "original_max_position_embeddings", false, hp->n_ctx_train, 1, 1 << 30,
+                     &orig)))
+        return s;
+    bool truncate = true;
+    json_t *tr = json_object_get(rs, "truncate");
+    if (tr && !json_is_null(tr)) {
+        if (!json_is_boolean(tr))
+            return owl_err(OWL_ERR_FORMAT, "%s: %s.truncate must be a boolean", path, where);
+        truncate = json_is_true(tr);
+    }
+    if (af < 0) {
+#define YARN_MSCALE(sc, m) ((sc) <= 1 ? 1.0 : 0.1 * (m) * log(sc) + 1.0)
+        af = mscale > 0 && mscale_all > 0 ? YARN_MSCALE(factor, mscale) / YARN_MSCALE(factor, mscale_all)
+                                          : YARN_MSCALE(factor, 1.0);
+#undef YARN_MSCALE
+    }
+    const double two_pi = 2 * 3.14159265358979323846, dim = hp->n_rot, base = hp->rope_theta;
+    double lo = dim * log(orig / (beta_fast * two_pi)) / (2 * log(base));
+    double hi = dim * log(orig / (beta_slow * two_pi)) / (2 * log(base));
+    if (truncate) lo = floor(lo), hi = ceil(hi);
+    if (lo < 0) lo = 0;
+    if (hi > dim - 1) hi = dim - 1;
+    if (lo == hi) hi += 0.001;
+    int32_t n = hp->n_rot / 2;
+    c->rope_freqs = owl_xreallocarray(NULL, (size_t)n, sizeof(float));
+    if (!c->rope_freqs) return OWL_ERR_NOMEM;
+    for (int32_t i = 0; i < n; i++) {
+        double ramp = (i - lo) / (hi - lo);
+        ramp = ramp < 0 ? 0 : ramp > 1 ? 1 : ramp;
+        double ext = 1 - ramp; /* extrapolation weight */
+        double inv = 1.0 / pow(base, 2.0 * i / dim);
+        double nf = inv / factor * (1 - ext) + inv * ext;
+        c->rope_freqs[i] = (float)(inv / nf);
+    }
+    hp->rope_scaling = ROPE_SCALING_YARN;
+    hp->rope_attn_factor = (float)af;
+    hp->rope_orig_ctx = orig;
+    return OWL_OK;
+}
+
 static owl_status rope(const char *path, json_t *root, hf_config *c) {
     hparams *hp = &c->hp;
     /* transformers >= 5 writes rope_parameters (rope_theta inside); older
@@ -162,10 +217,11 @@ static owl_status rope(const char *path, json_t *root, hf_config *c) {
         return OWL_OK;
     }
     if (strcmp(type, "llama3") == 0) return llama3_freqs(path, where, rs, c);
-    if (strcmp(type, "dynamic") == 0 || strcmp(type, "yarn") == 0)
-        return owl_err(OWL_ERR_UNSUPPORTED, "%s: %s.rope_type \"%s\" is not supported yet (supported: linear, llama3)",
+    if (strcmp(type, "yarn") == 0) return yarn_freqs(path, where, rs, c);
+    if (strcmp(type, "dynamic") == 0)
+        return owl_err(OWL_ERR_UNSUPPORTED, "%s: %s.rope_type \"%s\" is not supported yet (supported: linear, llama3, yarn)",
                        path, where, type);
-    return owl_err(OWL_ERR_UNSUPPORTED, "%s: %s.rope_type \"%.32s\" is unknown (supported: linear, llama3)",
+    return owl_err(OWL_ERR_UNSUPPORTED, "%s: %s.rope_type \"%.32s\" is unknown (supported: linear, llama3, yarn)",
                    path, where, type);
 }
 

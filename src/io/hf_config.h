@@ -5,9 +5,10 @@
  * Qwen2ForCausalLM (q/k/v biases; sliding window only with
  * use_sliding_window), Qwen3ForCausalLM (q/k RMSNorm). Every field is type-
  * and range-checked; errors name the file and the JSON path ($.rope_scaling.
- * factor). rope_scaling: linear (hparams), llama3 (per-frequency divisors in
- * rope_freqs, as GGUF's rope_freqs.weight); dynamic and yarn are refused by
- * name (not implemented yet). */
+ * factor). rope_scaling (or transformers 5's rope_parameters): linear
+ * (hparams), llama3 and yarn (per-frequency divisors in rope_freqs, as
+ * GGUF's rope_freqs.weight; yarn also hparams.rope_attn_factor); dynamic is
+ * refused by name (not implemented yet). */
 #ifndef OWL_IO_HF_CONFIG_H
 #define OWL_IO_HF_CONFIG_H
 

@@ -20,7 +20,7 @@ typedef enum rope_style {
 typedef enum rope_scaling {
     ROPE_SCALING_NONE = 0,
     ROPE_SCALING_LINEAR = 1, /* positions divided by rope_factor */
-    ROPE_SCALING_YARN = 2,   /* not yet */
+    ROPE_SCALING_YARN = 2,   /* HF folders: per-frequency divisors + rope_attn_factor */
     ROPE_SCALING_LLAMA3 = 3, /* not yet */
 } rope_scaling;
 
@@ -42,6 +42,7 @@ typedef struct hparams {
     rope_scaling rope_scaling;
     float rope_factor;        /* LINEAR: positions / factor (1 = none) */
     int32_t rope_orig_ctx;    /* trained context before scaling (yarn, later) */
+    float rope_attn_factor;   /* YaRN: cos and sin scaled by it (0 or 1: none) */
 
     /* family flags: parameters of the shared blocks */
     bool tied_output;    /* logits use token_embd (no output.weight) */

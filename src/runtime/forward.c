@@ -153,6 +153,9 @@ static void step_worker(void *arg, int ith, int nth) {
             else
                 rope_table_f32(ctx->rope_cs + b * hp->n_rot, f->b->pos[b], hp->n_rot,
                                hp->rope_theta, scale, w->rope_freqs.data);
+            if (hp->rope_attn_factor > 0.0f && hp->rope_attn_factor != 1.0f) /* YaRN */
+                for (int32_t i = 0; i < hp->n_rot; i++)
+                    ctx->rope_cs[b * hp->n_rot + i] *= hp->rope_attn_factor;
             break;
         }
         case STEP_NORM_ATTN:
