@@ -124,33 +124,49 @@ static void pack_q8(uint8_t *dst, float *wd, const uint8_t *w, size_t rs, int64_
     }
 }
 
-/* the 8 weight groups of block i */
-static inline void load_groups(__m512i W[8], const uint8_t *p, bool q4) {
-    if (q4) {
-        const __m512i m = _mm512_set1_epi8(0x0f);
-        for (int g = 0; g < 4; g++) {
-            __m512i v = _mm512_loadu_si512(p + g * 64);
-            W[g] = _mm512_and_si512(v, m);
-            W[g + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m);
-        }
-    } else {
-        for (int g = 0; g < 8; g++) W[g] = _mm512_loadu_si512(p + g * 64);
-    }
-}
+/* the 8 weight groups of block i (written out: a loop here left W on the
+ * stack) */
+#define LOAD_GROUPS(W, p, q4)                                                         \
+    do {                                                                              \
+        if (q4) {                                                                     \
+            const __m512i m_ = _mm512_set1_epi8(0x0f);                                \
+            const __m512i v0_ = _mm512_loadu_si512((p)), v1_ = _mm512_loadu_si512((p) + 64); \
+            const __m512i v2_ = _mm512_loadu_si512((p) + 128), v3_ = _mm512_loadu_si512((p) + 192); \
+            W##0 = _mm512_and_si512(v0_, m_);                                         \
+            W##1 = _mm512_and_si512(v1_, m_);                                         \
+            W##2 = _mm512_and_si512(v2_, m_);                                         \
+            W##3 = _mm512_and_si512(v3_, m_);                                         \
+            W##4 = _mm512_and_si512(_mm512_srli_epi16(v0_, 4), m_);                   \
+            W##5 = _mm512_and_si512(_mm512_srli_epi16(v1_, 4), m_);                   \
+            W##6 = _mm512_and_si512(_mm512_srli_epi16(v2_, 4), m_);                   \
+            W##7 = _mm512_and_si512(_mm512_srli_epi16(v3_, 4), m_);                   \
+        } else {                                                                      \
+            W##0 = _mm512_loadu_si512((p));                                           \
+            W##1 = _mm512_loadu_si512((p) + 64);                                      \
+            W##2 = _mm512_loadu_si512((p) + 128);                                     \
+            W##3 = _mm512_loadu_si512((p) + 192);                                     \
+            W##4 = _mm512_loadu_si512((p) + 256);                                     \
+            W##5 = _mm512_loadu_si512((p) + 320);                                     \
+            W##6 = _mm512_loadu_si512((p) + 384);                                     \
+            W##7 = _mm512_loadu_si512((p) + 448);                                     \
+        }                                                                             \
+    } while (0)
 
 /* the integer sums of one activation block (32 bytes) with the 16 rows */
-static inline __m512i block_sums(const __m512i W[8], const uint8_t *qs) {
+static inline __m512i block_sums(__m512i W0, __m512i W1, __m512i W2, __m512i W3, __m512i W4,
+                                 __m512i W5, __m512i W6, __m512i W7, const uint8_t *qs) {
     __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
-    s0 = _mm512_dpbusd_epi32(s0, W[0], _mm512_set1_epi32(load_i32(qs + 0)));
-    s1 = _mm512_dpbusd_epi32(s1, W[1], _mm512_set1_epi32(load_i32(qs + 4)));
-    s0 = _mm512_dpbusd_epi32(s0, W[2], _mm512_set1_epi32(load_i32(qs + 8)));
-    s1 = _mm512_dpbusd_epi32(s1, W[3], _mm512_set1_epi32(load_i32(qs + 12)));
-    s0 = _mm512_dpbusd_epi32(s0, W[4], _mm512_set1_epi32(load_i32(qs + 16)));
-    s1 = _mm512_dpbusd_epi32(s1, W[5], _mm512_set1_epi32(load_i32(qs + 20)));
-    s0 = _mm512_dpbusd_epi32(s0, W[6], _mm512_set1_epi32(load_i32(qs + 24)));
-    s1 = _mm512_dpbusd_epi32(s1, W[7], _mm512_set1_epi32(load_i32(qs + 28)));
+    s0 = _mm512_dpbusd_epi32(s0, W0, _mm512_set1_epi32(load_i32(qs + 0)));
+    s1 = _mm512_dpbusd_epi32(s1, W1, _mm512_set1_epi32(load_i32(qs + 4)));
+    s0 = _mm512_dpbusd_epi32(s0, W2, _mm512_set1_epi32(load_i32(qs + 8)));
+    s1 = _mm512_dpbusd_epi32(s1, W3, _mm512_set1_epi32(load_i32(qs + 12)));
+    s0 = _mm512_dpbusd_epi32(s0, W4, _mm512_set1_epi32(load_i32(qs + 16)));
+    s1 = _mm512_dpbusd_epi32(s1, W5, _mm512_set1_epi32(load_i32(qs + 20)));
+    s0 = _mm512_dpbusd_epi32(s0, W6, _mm512_set1_epi32(load_i32(qs + 24)));
+    s1 = _mm512_dpbusd_epi32(s1, W7, _mm512_set1_epi32(load_i32(qs + 28)));
     return _mm512_add_epi32(s0, s1);
 }
+#define BLOCK_SUMS(W, qs) block_sums(W##0, W##1, W##2, W##3, W##4, W##5, W##6, W##7, (qs))
 
 /* the fp32 step of the reference for one block: acc + (d_w d_x) sum
  * [+ m_w s_x] */
@@ -215,15 +231,15 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
             const uint8_t *x0 = xb + (size_t)b * xs + xoff;
             const act_side *s0 = side + b * nb;
             for (int64_t i = 0; i < nb; i++) {
-                __m512i W[8];
-                load_groups(W, pk + (size_t)i * bpb, q4);
+                __m512i W0, W1, W2, W3, W4, W5, W6, W7;
+                LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
                 const __m512 d = _mm512_loadu_ps(wd + i * 16);
                 const __m512 m = q41 ? _mm512_loadu_ps(wm + i * 16) : d;
                 const uint8_t *xi = x0 + (size_t)i * xbs;
-                a0 = block_acc(a0, block_sums(W, xi), d, m, s0 + i, q41);
-                a1 = block_acc(a1, block_sums(W, xi + xs), d, m, s0 + nb + i, q41);
-                a2 = block_acc(a2, block_sums(W, xi + 2 * xs), d, m, s0 + 2 * nb + i, q41);
-                a3 = block_acc(a3, block_sums(W, xi + 3 * xs), d, m, s0 + 3 * nb + i, q41);
+                a0 = block_acc(a0, BLOCK_SUMS(W, xi), d, m, s0 + i, q41);
+                a1 = block_acc(a1, BLOCK_SUMS(W, xi + xs), d, m, s0 + nb + i, q41);
+                a2 = block_acc(a2, BLOCK_SUMS(W, xi + 2 * xs), d, m, s0 + 2 * nb + i, q41);
+                a3 = block_acc(a3, BLOCK_SUMS(W, xi + 3 * xs), d, m, s0 + 3 * nb + i, q41);
             }
             store16(y + b * ldy + r0, a0, add);
             store16(y + (b + 1) * ldy + r0, a1, add);
@@ -234,11 +250,11 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
             __m512 a0 = _mm512_setzero_ps();
             const uint8_t *x0 = xb + (size_t)b * xs + xoff;
             for (int64_t i = 0; i < nb; i++) {
-                __m512i W[8];
-                load_groups(W, pk + (size_t)i * bpb, q4);
+                __m512i W0, W1, W2, W3, W4, W5, W6, W7;
+                LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
                 const __m512 d = _mm512_loadu_ps(wd + i * 16);
                 const __m512 m = q41 ? _mm512_loadu_ps(wm + i * 16) : d;
-                a0 = block_acc(a0, block_sums(W, x0 + (size_t)i * xbs), d, m, side + b * nb + i, q41);
+                a0 = block_acc(a0, BLOCK_SUMS(W, x0 + (size_t)i * xbs), d, m, side + b * nb + i, q41);
             }
             store16(y + b * ldy + r0, a0, add);
         }
