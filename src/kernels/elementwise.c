@@ -32,12 +32,14 @@ void softmax_poly(float *x, int64_t n) {
     float mx = x[0];
     for (int64_t i = 1; i < n; i++)
         if (x[i] > mx) mx = x[i];
-    double sum = 0;
+    /* four running sums, element i in sum i % 4: no chain of dependent
+     * adds, and the order a 4-lane vector keeps */
+    double s[4] = {0, 0, 0, 0};
     for (int64_t i = 0; i < n; i++) {
         x[i] = exp_poly(x[i] - mx);
-        sum += (double)x[i];
+        s[i % 4] += (double)x[i];
     }
-    const float inv = (float)(1.0 / sum);
+    const float inv = (float)(1.0 / ((s[0] + s[1]) + (s[2] + s[3])));
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 

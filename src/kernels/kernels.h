@@ -160,7 +160,9 @@ void rmsnorm(float *o, const float *x, const float *restrict w, int64_t n, float
 /* x(n) = softmax(x), max-subtracted, the sum in double. */
 void softmax(float *x, int64_t n);
 /* softmax with exp_poly (exp_poly.h) for the exponentials: the softmax of
- * the default path's f16 attention. Same max, double sum and scaling. */
+ * the default path's f16 attention. Same max and scaling; the double sum
+ * runs as four partial sums (element i into sum i % 4, then
+ * (s0 + s1) + (s2 + s3)), the order of a 4-lane vector. */
 void softmax_poly(float *x, int64_t n);
 /* o(n) = silu(g) * u, silu(g) = g / (1 + exp(-g)); o may equal g. */
 void swiglu(float *o, const float *g, const float *restrict u, int64_t n);

@@ -22,6 +22,13 @@ static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+static inline float hmax8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
 /* sum over groups of four u8 a x i8 b, as 8 fp32 lanes */
 static inline __m256 dot_u8_i8(__m256i a, __m256i b) {
     __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1));
@@ -119,19 +126,33 @@ void attention_head_f16_avx2(float *restrict out, const float *restrict q, const
         for (; i < D; i++) d += f16_to_f32(kc[i]) * q16[i];
         scores[c] = scale * d;
     }
-    /* softmax_poly with the exponentials 8 at a time (same bits) */
-    float mx = scores[0];
-    for (int32_t c = 1; c < N; c++)
-        if (scores[c] > mx) mx = scores[c];
+    /* softmax_poly with the exponentials 8 at a time and its four partial
+     * sums as the lanes of one vector (same bits) */
+    __m256 vmx = _mm256_set1_ps(scores[0]);
     int32_t e = 0;
-    for (; e + 8 <= N; e += 8)
-        _mm256_storeu_ps(scores + e, exp_poly8(_mm256_sub_ps(_mm256_loadu_ps(scores + e),
-                                                             _mm256_set1_ps(mx))));
-    for (; e < N; e++) scores[e] = exp_poly(scores[e] - mx);
-    double sum = 0;
-    for (int32_t c = 0; c < N; c++) sum += (double)scores[c];
-    const float inv = (float)(1.0 / sum);
-    for (int32_t c = 0; c < N; c++) scores[c] *= inv;
+    for (; e + 8 <= N; e += 8) vmx = _mm256_max_ps(vmx, _mm256_loadu_ps(scores + e));
+    float mx = hmax8(vmx);
+    for (; e < N; e++)
+        if (scores[e] > mx) mx = scores[e];
+    const __m256 vm = _mm256_set1_ps(mx);
+    __m256d acc = _mm256_setzero_pd();
+    for (e = 0; e + 8 <= N; e += 8) {
+        const __m256 ex = exp_poly8(_mm256_sub_ps(_mm256_loadu_ps(scores + e), vm));
+        _mm256_storeu_ps(scores + e, ex);
+        acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(ex)));
+        acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(ex, 1)));
+    }
+    double sums[4];
+    _mm256_storeu_pd(sums, acc);
+    for (; e < N; e++) {
+        scores[e] = exp_poly(scores[e] - mx);
+        sums[e % 4] += (double)scores[e];
+    }
+    const float inv = (float)(1.0 / ((sums[0] + sums[1]) + (sums[2] + sums[3])));
+    const __m256 vinv = _mm256_set1_ps(inv);
+    for (e = 0; e + 8 <= N; e += 8)
+        _mm256_storeu_ps(scores + e, _mm256_mul_ps(_mm256_loadu_ps(scores + e), vinv));
+    for (; e < N; e++) scores[e] *= inv;
     /* the weights rounded to f16, 8 at a time (F16C rounds to nearest even,
      * as f32_to_f16 does) */
     int32_t r = 0;
