@@ -26,9 +26,27 @@ float f8_e4m3_to_f32(uint8_t x) {
 }
 
 const td_tensor *tensor_dir_find(const tensor_dir *d, const char *name) {
-    for (size_t i = 0; i < d->n; i++)
-        if (strcmp(d->t[i].name, name) == 0) return &d->t[i];
-    return NULL;
+    if (!d->by_name.slots) { /* while building */
+        for (size_t i = 0; i < d->n; i++)
+            if (strcmp(d->t[i].name, name) == 0) return &d->t[i];
+        return NULL;
+    }
+    int32_t i = strmap_get(&d->by_name, name, strlen(name));
+    return i < 0 ? NULL : &d->t[i];
+}
+
+/* The name index of d->t, once it is filled. */
+static owl_status index_names(tensor_dir *d) {
+    if (d->n > INT32_MAX) return owl_err(OWL_ERR_FORMAT, "%s: too many tensors", d->path);
+    owl_status s = strmap_init(&d->by_name, d->n ? d->n : 1);
+    if (s != OWL_OK) return s;
+    for (size_t i = 0; i < d->n; i++) {
+        const char *nm = d->t[i].name;
+        if (strmap_get(&d->by_name, nm, strlen(nm)) >= 0)
+            return owl_err(OWL_ERR_FORMAT, "%s: tensor '%s' appears twice", d->path, nm);
+        strmap_put(&d->by_name, nm, strlen(nm), (int32_t)i);
+    }
+    return OWL_OK;
 }
 
 void tensor_dir_free(tensor_dir *d) {
@@ -39,6 +57,10 @@ void tensor_dir_free(tensor_dir *d) {
     free(d->files);
     for (size_t i = 0; i < d->n_owned; i++) free(d->owned[i]);
     free(d->owned);
+    strmap_free(&d->by_name);
+    strmap_free(&d->src_by_name);
+    free(d->src);
+    free(d->src_file);
     free(d->path);
     free(d);
 }
@@ -80,6 +102,11 @@ owl_status tensor_dir_from_gguf(const gguf *g, tensor_dir **out) {
         t->data = gt->data;
         t->nbytes = gt->nbytes;
     }
+    owl_status s = index_names(d);
+    if (s != OWL_OK) {
+        tensor_dir_free(d);
+        return s;
+    }
     *out = d;
     return OWL_OK;
 }
@@ -91,11 +118,14 @@ static bool file_exists(const char *p) {
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+static const char *base_name(const char *p) {
+    const char *slash = strrchr(p, '/');
+    return slash ? slash + 1 : p;
+}
+
 static owl_status add_file(tensor_dir *d, const char *dir, const char *fname) {
-    for (size_t i = 0; i < d->n_files; i++) {
-        const char *p = d->files[i]->path, *slash = strrchr(p, '/');
-        if (strcmp(slash ? slash + 1 : p, fname) == 0) return OWL_OK;
-    }
+    for (size_t i = 0; i < d->n_files; i++)
+        if (strcmp(base_name(d->files[i]->path), fname) == 0) return OWL_OK;
     if (!*fname || strchr(fname, '/') || fname[0] == '.')
         return owl_err(OWL_ERR_FORMAT, "%s: model.safetensors.index.json names shard \"%.64s\", not a file name in the folder",
                        dir, fname);
@@ -108,6 +138,33 @@ static owl_status add_file(tensor_dir *d, const char *dir, const char *fname) {
     owl_status s = safetensors_open(path, &d->files[d->n_files]);
     if (s != OWL_OK) return s;
     d->n_files++;
+    return OWL_OK;
+}
+
+/* src, src_file and src_by_name over every tensor of every file; a name in
+ * two files is an error. */
+static owl_status index_sources(tensor_dir *d) {
+    size_t total = 0;
+    for (size_t i = 0; i < d->n_files; i++) total += d->files[i]->n_tensors;
+    if (total > INT32_MAX) return owl_err(OWL_ERR_FORMAT, "%s: too many tensors", d->path);
+    d->src = owl_xcalloc(total ? total : 1, sizeof *d->src);
+    d->src_file = owl_xcalloc(total ? total : 1, sizeof *d->src_file);
+    if (!d->src || !d->src_file) return OWL_ERR_NOMEM;
+    owl_status s = strmap_init(&d->src_by_name, total ? total : 1);
+    if (s != OWL_OK) return s;
+    for (size_t i = 0; i < d->n_files; i++)
+        for (size_t j = 0; j < d->files[i]->n_tensors; j++) {
+            const st_tensor *t = &d->files[i]->tensors[j];
+            size_t len = strlen(t->name);
+            int32_t prev = strmap_get(&d->src_by_name, t->name, len);
+            if (prev >= 0)
+                return owl_err(OWL_ERR_FORMAT, "%s: tensor '%s' is in both %s and %s", d->path, t->name,
+                               base_name(d->files[d->src_file[prev]]->path), base_name(d->files[i]->path));
+            d->src[d->n_src] = t;
+            d->src_file[d->n_src] = (uint32_t)i;
+            strmap_put(&d->src_by_name, t->name, len, (int32_t)d->n_src);
+            d->n_src++;
+        }
     return OWL_OK;
 }
 
@@ -132,17 +189,12 @@ static owl_status read_index(tensor_dir *d, const char *dir, const char *ipath) 
         }
         if ((s = add_file(d, dir, json_string_value(v))) != OWL_OK) goto done;
     }
+    if ((s = index_sources(d)) != OWL_OK) goto done;
     /* every tensor the index lists is in the shard it names */
     json_object_foreach(wm, k, v) {
         const char *fname = json_string_value(v);
-        bool found = false;
-        for (size_t i = 0; i < d->n_files && !found; i++) {
-            const char *p = d->files[i]->path, *slash = strrchr(p, '/');
-            if (strcmp(slash ? slash + 1 : p, fname) != 0) continue;
-            for (size_t j = 0; j < d->files[i]->n_tensors && !found; j++)
-                found = strcmp(d->files[i]->tensors[j].name, k) == 0;
-        }
-        if (!found) {
+        int32_t g = strmap_get(&d->src_by_name, k, strlen(k));
+        if (g < 0 || strcmp(base_name(d->files[d->src_file[g]]->path), fname) != 0) {
             s = owl_err(OWL_ERR_FORMAT, "%s: tensor '%.128s' is not in %s, where weight_map puts it", ipath, k,
                         fname);
             goto done;
@@ -163,10 +215,8 @@ static int st_to_owl(st_dtype t) {
 }
 
 static const st_tensor *find_st(const tensor_dir *d, const char *name) {
-    for (size_t i = 0; i < d->n_files; i++)
-        for (size_t j = 0; j < d->files[i]->n_tensors; j++)
-            if (strcmp(d->files[i]->tensors[j].name, name) == 0) return &d->files[i]->tensors[j];
-    return NULL;
+    int32_t g = strmap_get(&d->src_by_name, name, strlen(name));
+    return g < 0 ? NULL : d->src[g];
 }
 
 static bool ends_with(const char *s, const char *suf) {
@@ -222,13 +272,15 @@ static owl_status dequant_fp8(tensor_dir *d, const st_tensor *t, int br, int bc,
 }
 
 static owl_status build(tensor_dir *d, int br, int bc) {
-    size_t total = 0;
-    for (size_t i = 0; i < d->n_files; i++) total += d->files[i]->n_tensors;
-    d->t = owl_xcalloc(total ? total : 1, sizeof *d->t);
+    if (!d->src) {
+        owl_status s = index_sources(d);
+        if (s != OWL_OK) return s;
+    }
+    d->t = owl_xcalloc(d->n_src ? d->n_src : 1, sizeof *d->t);
     if (!d->t) return OWL_ERR_NOMEM;
-    for (size_t i = 0; i < d->n_files; i++)
-        for (size_t j = 0; j < d->files[i]->n_tensors; j++) {
-            const st_tensor *t = &d->files[i]->tensors[j];
+    {
+        for (size_t g = 0; g < d->n_src; g++) {
+            const st_tensor *t = d->src[g];
             if (ends_with(t->name, "_scale_inv")) {
                 /* consumed by its F8 weight; a stray one is an error */
                 char base[512];
@@ -239,8 +291,6 @@ static owl_status build(tensor_dir *d, int br, int bc) {
                 const st_tensor *w = find_st(d, base);
                 if (w && w->dtype == ST_F8_E4M3) continue;
             }
-            if (tensor_dir_find(d, t->name))
-                return owl_err(OWL_ERR_FORMAT, "%s: tensor '%s' is in more than one file", d->path, t->name);
             if (t->n_dims > 4)
                 return owl_err(OWL_ERR_UNSUPPORTED, "%s: tensor '%s' has %u dimensions (at most 4)", d->path,
                                t->name, t->n_dims);
@@ -273,7 +323,8 @@ static owl_status build(tensor_dir *d, int br, int bc) {
                 e->data = cp;
             }
         }
-    return OWL_OK;
+    }
+    return index_names(d);
 }
 
 owl_status tensor_dir_from_hf(const char *dir, int block_r, int block_c, tensor_dir **out) {

@@ -20,6 +20,7 @@
 #include "owl.h"
 #include "gguf.h"
 #include "safetensors.h"
+#include "../tokenizer/strmap.h" /* a generic string -> int32 hash map */
 
 typedef enum tensor_dir_format { TD_GGUF = 0, TD_HF = 1 } tensor_dir_format;
 
@@ -42,6 +43,12 @@ typedef struct tensor_dir {
     size_t n_files;
     void **owned;        /* (n_owned) converted data */
     size_t n_owned;
+    strmap by_name;      /* name -> index in t */
+    /* HF: every tensor of every file, before conversion */
+    strmap src_by_name;  /* name -> index in src */
+    const st_tensor **src; /* (n_src) */
+    uint32_t *src_file;  /* (n_src) index in files */
+    size_t n_src;
 } tensor_dir;
 
 /* A directory of g's tensors (views; g must outlive it). */

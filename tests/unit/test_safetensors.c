@@ -219,6 +219,16 @@ static void test_shards(void) {
     write_text(p, "{\"weight_map\":{\"a\":\"s1.safetensors\",\"b\":\"s1.safetensors\"}}");
     s = tensor_dir_from_hf(d, 0, 0, &td);
     CHECK(s == OWL_ERR_FORMAT, "b not in s1: %s", owl_last_error());
+    {
+        char p2[4300];
+        snprintf(p2, sizeof p2, "%s/s2.safetensors", d);
+        write_st(p2, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", UINT64_MAX, a, 8);
+        write_text(p, "{\"weight_map\":{\"a\":\"s1.safetensors\",\"b\":\"s2.safetensors\"}}");
+        s = tensor_dir_from_hf(d, 0, 0, &td);
+        CHECK(s == OWL_ERR_FORMAT && strstr(owl_last_error(), "'a' is in both s1.safetensors and s2.safetensors"),
+              "a tensor in two shards: %s", owl_last_error());
+        write_st(p2, "{\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", UINT64_MAX, a, 8);
+    }
     write_text(p, "{\"weight_map\":[1]}");
     s = tensor_dir_from_hf(d, 0, 0, &td);
     CHECK(s == OWL_ERR_FORMAT && strstr(owl_last_error(), "weight_map"), "weight_map not an object: %s",
