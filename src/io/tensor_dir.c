@@ -261,8 +261,14 @@ static owl_status dequant_fp8(tensor_dir *d, const st_tensor *t, int br, int bc,
     for (int64_t r = 0; r < R; r++)
         for (int64_t c = 0; c < Cc; c++) {
             size_t si = (size_t)(r / br) * (size_t)scn + (size_t)(c / bc);
-            float s = sc->dtype == ST_F32 ? ((const float *)sc->data)[si]
-                                          : bf16_to_f32(((const uint16_t *)sc->data)[si]);
+            float s; /* the scales may sit at any byte offset: memcpy */
+            if (sc->dtype == ST_F32) {
+                memcpy(&s, (const uint8_t *)sc->data + 4 * si, 4);
+            } else {
+                uint16_t h;
+                memcpy(&h, (const uint8_t *)sc->data + 2 * si, 2);
+                s = bf16_to_f32(h);
+            }
             dst[(size_t)r * (size_t)Cc + (size_t)c] = lut[src[(size_t)r * (size_t)Cc + (size_t)c]] * s;
         }
     e->type = OWL_TYPE_F32;
