@@ -189,6 +189,124 @@ static inline void store16(float *y, __m512 v, bool add) {
 
 _Static_assert(sizeof(act_side) == 8, "qgemm_scratch_bytes counts 8 bytes per activation block");
 
+/* sum of the 8 i32 lanes */
+static inline int32_t hsum_i32x8(__m256i v) {
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    t = _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 1));
+    return _mm_cvtsi128_si32(t);
+}
+
+/* A few activation rows (B < 4, decoding): no repacking, each weight row
+ * is read in order; the integer block sums are exact (summed across
+ * lanes) and the fp32 steps are those of the reference, so the bits equal
+ * the tiled path's. This is the term one block adds to a row's sum (the
+ * tail rows). */
+static inline __attribute__((always_inline)) float
+block_term(const uint8_t *row, int64_t i, const uint8_t *xqs, const act_side *a, int type) {
+    if (type == OWL_TYPE_Q8_0) {
+        const block_q8_0 *w = (const block_q8_0 *)row + i;
+        const __m256i q = _mm256_loadu_si256((const __m256i *)w->qs);
+        const __m256i x = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)xqs), q);
+        const int32_t sum =
+            hsum_i32x8(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), x));
+        return _cvtsh_ss(w->d) * a->d * (float)sum;
+    }
+    const uint8_t *qs = type == OWL_TYPE_Q4_1 ? ((const block_q4_1 *)row + i)->qs
+                                              : ((const block_q4_0 *)row + i)->qs;
+    const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i nib =
+        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
+    const __m256i x = _mm256_loadu_si256((const __m256i *)xqs);
+    if (type == OWL_TYPE_Q4_1) {
+        const block_q4_1 *w = (const block_q4_1 *)row + i;
+        const int32_t sum = hsum_i32x8(_mm256_dpbusd_epi32(_mm256_setzero_si256(), nib, x));
+        const float t = _cvtsh_ss(w->d) * a->d * (float)sum;
+        const float u = _cvtsh_ss(w->m) * a->u.s;
+        return t + u;
+    }
+    const block_q4_0 *w = (const block_q4_0 *)row + i;
+    const __m256i q = _mm256_sub_epi8(nib, _mm256_set1_epi8(8));
+    const int32_t sum = hsum_i32x8(_mm256_dpbusd_epi32(_mm256_setzero_si256(),
+                                                       _mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q)));
+    return _cvtsh_ss(w->d) * a->d * (float)sum;
+}
+
+/* the 32 products of a weight block with an activation block as 8 i32
+ * lanes (exact integers), and the block's scale (and min) */
+static inline __attribute__((always_inline)) __m256i
+block_lanes(const uint8_t *row, int64_t i, __m256i x, int type, uint16_t *d, uint16_t *m) {
+    if (type == OWL_TYPE_Q8_0) {
+        const block_q8_0 *w = (const block_q8_0 *)row + i;
+        *d = w->d;
+        const __m256i q = _mm256_loadu_si256((const __m256i *)w->qs);
+        return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q),
+                                   _mm256_sign_epi8(x, q));
+    }
+    const uint8_t *qs;
+    if (type == OWL_TYPE_Q4_1) {
+        const block_q4_1 *w = (const block_q4_1 *)row + i;
+        *d = w->d;
+        *m = w->m;
+        qs = w->qs;
+    } else {
+        const block_q4_0 *w = (const block_q4_0 *)row + i;
+        *d = w->d;
+        qs = w->qs;
+    }
+    const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i nib =
+        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
+    if (type == OWL_TYPE_Q4_1) return _mm256_dpbusd_epi32(_mm256_setzero_si256(), nib, x);
+    const __m256i q = _mm256_sub_epi8(nib, _mm256_set1_epi8(8));
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q),
+                               _mm256_sign_epi8(x, q));
+}
+
+static inline __attribute__((always_inline)) void
+qgemv_body(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict w, size_t rs, int64_t R,
+           const uint8_t *restrict xq, size_t xs, const act_side *side, size_t xbs, size_t xoff,
+           int64_t B, int64_t n, bool add, int type) {
+    const int64_t nb = n / 32;
+    for (int64_t b = 0; b < B; b++) {
+        const uint8_t *xr = xq + (size_t)b * xs + xoff;
+        const act_side *sd = side + b * nb;
+        float *yb = y + b * ldy;
+        int64_t r = 0;
+        /* four rows: their block sums reduced together (two rounds of
+         * hadd), the fp32 steps in four lanes, one lane per row */
+        for (; r + 4 <= R; r += 4) {
+            const uint8_t *w0 = w + (size_t)r * rs;
+            __m128 acc = _mm_setzero_ps();
+            for (int64_t i = 0; i < nb; i++) {
+                const __m256i x = _mm256_loadu_si256((const __m256i *)(xr + (size_t)i * xbs));
+                uint16_t d0, d1, d2, d3, m0 = 0, m1 = 0, m2 = 0, m3 = 0;
+                const __m256i p0 = block_lanes(w0, i, x, type, &d0, &m0);
+                const __m256i p1 = block_lanes(w0 + rs, i, x, type, &d1, &m1);
+                const __m256i p2 = block_lanes(w0 + 2 * rs, i, x, type, &d2, &m2);
+                const __m256i p3 = block_lanes(w0 + 3 * rs, i, x, type, &d3, &m3);
+                const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+                const __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+                const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16((short)d0, (short)d1, (short)d2, (short)d3, 0, 0, 0, 0));
+                __m128 t = _mm_mul_ps(_mm_mul_ps(dw, _mm_set1_ps(sd[i].d)), _mm_cvtepi32_ps(s4));
+                if (type == OWL_TYPE_Q4_1) {
+                    const __m128 mw = _mm_cvtph_ps(_mm_setr_epi16((short)m0, (short)m1, (short)m2, (short)m3, 0, 0, 0, 0));
+                    t = _mm_add_ps(t, _mm_mul_ps(mw, _mm_set1_ps(sd[i].u.s)));
+                }
+                acc = _mm_add_ps(acc, t);
+            }
+            if (add) acc = _mm_add_ps(_mm_loadu_ps(yb + r), acc);
+            _mm_storeu_ps(yb + r, acc);
+        }
+        for (; r < R; r++) {
+            float a0 = 0;
+            for (int64_t i = 0; i < nb; i++)
+                a0 = a0 + block_term(w + (size_t)r * rs, i, xr + (size_t)i * xbs, sd + i, type);
+            yb[r] = add ? yb[r] + a0 : a0;
+        }
+    }
+}
+
 /* the generic body; type is a constant in each caller */
 static inline __attribute__((always_inline)) void
 qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, int64_t R,
@@ -204,7 +322,6 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
     float *wm = wd + nb * 16;
     act_side *side = (act_side *)(wm + nb * 16);
     const uint8_t *xb = xq;
-
     /* the activation side, once for all tiles */
     for (int64_t b = 0; b < B; b++)
         for (int64_t i = 0; i < nb; i++) {
@@ -217,9 +334,13 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
             } else {
                 const block_q8_0 *q = (const block_q8_0 *)blk;
                 a->d = _cvtsh_ss(q->d);
-                a->u.c = (q4 ? 8 : 128) * sum_i8_32(q->qs);
+                if (B >= 4) a->u.c = (q4 ? 8 : 128) * sum_i8_32(q->qs);
             }
         }
+    if (B < 4) {
+        qgemv_body(y, ldy, w, rs, R, xb, xs, side, xbs, xoff, B, n, add, type);
+        return;
+    }
 
     for (int64_t r0 = 0; r0 + 16 <= R; r0 += 16) {
         const uint8_t *wt = (const uint8_t *)w + (size_t)r0 * rs;
