@@ -8,7 +8,9 @@ format of make_logits_fixtures.py, for tests/golden/test_hf_logits.c:
 
     llama    LlamaForCausalLM, untied lm_head, llama3 rope_scaling, GQA,
              SHARDED across >= 2 files (model.safetensors.index.json)
-    mistral  MistralForCausalLM, sliding_window 16 (< the 64-token sequences)
+    mistral  MistralForCausalLM, sliding_window 16 (< the 64-token sequences),
+             dynamic NTK rope scaling (factor 2, max_position_embeddings 32 <
+             64: theta raised for the whole 64-token forward)
     qwen2    Qwen2ForCausalLM, q/k/v biases, tied embeddings, linear
              rope_scaling (factor 2), weights in BF16
     qwen3    Qwen3ForCausalLM, q/k RMSNorm, head_dim 32 != hidden/heads, yarn
@@ -98,7 +100,8 @@ def cfg_for(name):
         return LlamaConfig(**c)
     if name == "mistral":
         return MistralConfig(**dict(common, tie_word_embeddings=False, rope_theta=10000.0,
-                                    sliding_window=16))
+                                    sliding_window=16, max_position_embeddings=32,
+                                    rope_scaling=dict(rope_type="dynamic", factor=2.0)))
     if name == "qwen2":
         return Qwen2Config(**dict(common, tie_word_embeddings=True, rope_theta=1000000.0,
                                   rope_scaling=dict(rope_type="linear", factor=2.0)))

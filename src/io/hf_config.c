@@ -218,10 +218,18 @@ static owl_status rope(const char *path, json_t *root, hf_config *c) {
     }
     if (strcmp(type, "llama3") == 0) return llama3_freqs(path, where, rs, c);
     if (strcmp(type, "yarn") == 0) return yarn_freqs(path, where, rs, c);
-    if (strcmp(type, "dynamic") == 0)
-        return owl_err(OWL_ERR_UNSUPPORTED, "%s: %s.rope_type \"%s\" is not supported yet (supported: linear, llama3, yarn)",
-                       path, where, type);
-    return owl_err(OWL_ERR_UNSUPPORTED, "%s: %s.rope_type \"%.32s\" is unknown (supported: linear, llama3, yarn)",
+    if (strcmp(type, "dynamic") == 0) {
+        double f;
+        owl_status s = get_num(path, where, rs, "factor", true, 1, 1.0, 1e6, &f);
+        if (s) return s;
+        if (hp->n_rot <= 2)
+            return owl_err(OWL_ERR_UNSUPPORTED, "%s: dynamic rope scaling needs head_dim > 2", path);
+        hp->rope_scaling = ROPE_SCALING_DYNAMIC;
+        hp->rope_factor = (float)f;
+        hp->rope_orig_ctx = hp->n_ctx_train; /* transformers: max_position_embeddings */
+        return OWL_OK;
+    }
+    return owl_err(OWL_ERR_UNSUPPORTED, "%s: %s.rope_type \"%.32s\" is unknown (supported: linear, dynamic, llama3, yarn)",
                    path, where, type);
 }
 

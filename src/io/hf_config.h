@@ -7,8 +7,10 @@
  * and range-checked; errors name the file and the JSON path ($.rope_scaling.
  * factor). rope_scaling (or transformers 5's rope_parameters): linear
  * (hparams), llama3 and yarn (per-frequency divisors in rope_freqs, as
- * GGUF's rope_freqs.weight; yarn also hparams.rope_attn_factor); dynamic is
- * refused by name (not implemented yet). */
+ * GGUF's rope_freqs.weight; yarn also hparams.rope_attn_factor), dynamic
+ * (NTK: the forward pass raises theta with the batch's longest position, as
+ * transformers does for one forward; decoding with a cache then differs
+ * from a full re-run, in transformers too). */
 #ifndef OWL_IO_HF_CONFIG_H
 #define OWL_IO_HF_CONFIG_H
 

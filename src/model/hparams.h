@@ -21,7 +21,9 @@ typedef enum rope_scaling {
     ROPE_SCALING_NONE = 0,
     ROPE_SCALING_LINEAR = 1, /* positions divided by rope_factor */
     ROPE_SCALING_YARN = 2,   /* HF folders: per-frequency divisors + rope_attn_factor */
-    ROPE_SCALING_LLAMA3 = 3, /* not yet */
+    ROPE_SCALING_LLAMA3 = 3, /* HF folders: per-frequency divisors (rope_freqs) */
+    ROPE_SCALING_DYNAMIC = 4, /* dynamic NTK: theta grows with the batch's longest
+                                 position past rope_orig_ctx (rope_factor) */
 } rope_scaling;
 
 typedef struct hparams {

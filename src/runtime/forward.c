@@ -80,6 +80,7 @@ typedef struct fwd {
     step st;
     int64_t n_items;  /* rows, or (row, head) pairs for STEP_ATTN */
     const int32_t *out_rows; /* (n_out) batch rows that want logits */
+    float rope_theta; /* hp->rope_theta, or dynamic NTK's for this batch */
 } fwd;
 
 /* Attention for items [i0, i1) of (row, head) pairs, on thread ith. */
@@ -148,11 +149,11 @@ static void step_worker(void *arg, int ith, int nth) {
                                          ctx->x + b * C, C);
             float scale = hp->rope_scaling == ROPE_SCALING_LINEAR ? 1.0f / hp->rope_factor : 1.0f;
             if (ctx->params.exact)
-                rope_table(ctx->rope_cs + b * hp->n_rot, f->b->pos[b], hp->n_rot, hp->rope_theta, scale,
+                rope_table(ctx->rope_cs + b * hp->n_rot, f->b->pos[b], hp->n_rot, f->rope_theta, scale,
                            w->rope_freqs.data);
             else
                 rope_table_f32(ctx->rope_cs + b * hp->n_rot, f->b->pos[b], hp->n_rot,
-                               hp->rope_theta, scale, w->rope_freqs.data);
+                               f->rope_theta, scale, w->rope_freqs.data);
             if (hp->rope_attn_factor > 0.0f && hp->rope_attn_factor != 1.0f) /* YaRN */
                 for (int32_t i = 0; i < hp->n_rot; i++)
                     ctx->rope_cs[b * hp->n_rot + i] *= hp->rope_attn_factor;
@@ -224,7 +225,15 @@ static void forward(owl_context *ctx, const owl_batch *b, int32_t n_out, const i
     const model_weights *w = ctx->w;
     const int64_t B = b->n, C = hp->n_embd, QD = (int64_t)hp->n_head * hp->head_dim,
                   KD = (int64_t)hp->n_head_kv * hp->head_dim, F = hp->n_ff;
-    fwd f = {.ctx = ctx, .b = b, .out_rows = out_rows};
+    fwd f = {.ctx = ctx, .b = b, .out_rows = out_rows, .rope_theta = hp->rope_theta};
+    if (hp->rope_scaling == ROPE_SCALING_DYNAMIC) { /* as transformers: from the batch's longest position */
+        int32_t len = 0;
+        for (int32_t i = 0; i < b->n; i++) len = b->pos[i] + 1 > len ? b->pos[i] + 1 : len;
+        if (len > hp->rope_orig_ctx)
+            f.rope_theta = (float)(hp->rope_theta *
+                                   pow((double)hp->rope_factor * len / hp->rope_orig_ctx - (hp->rope_factor - 1),
+                                       (double)hp->n_rot / (hp->n_rot - 2)));
+    }
     run_step(&f, STEP_EMBED, B);
     for (int il = 0; il < hp->n_layer; il++) {
         const layer_weights *l = &w->layers[il];

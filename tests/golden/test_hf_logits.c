@@ -4,9 +4,10 @@
  *
  * Models (tests/fixtures/hf/, made by scripts/reference/make_hf_models.py):
  * llama (sharded over 4 files with model.safetensors.index.json, untied,
- * llama3 rope scaling), mistral (sliding window 16 < 64 tokens), qwen2
+ * llama3 rope scaling), mistral (sliding window 16 < 64 tokens, dynamic
+ * NTK rope: one batch only, see skip_one_by_one), qwen2
  * (q/k/v biases, tied, linear rope scaling, BF16 weights), qwen3 (q/k
- * norm, head_dim 32 != hidden/heads) and llama-fp8 (F8_E4M3 weights with
+ * norm, head_dim 32 != hidden/heads, yarn rope scaling) and llama-fp8 (F8_E4M3 weights with
  * 32x32-block weight_scale_inv, dequantized at load).
  *
  * And SmolLM2-135M-Instruct (env OWL_SMOLLM2) as HF folders in F32 and
@@ -247,6 +248,12 @@ static void print_tally(const char *what, uint32_t s, const fixture *f, const ta
            t->rows);
 }
 
+/* Dynamic NTK RoPE (the mistral folder) raises theta with the longest
+ * position of a forward, in transformers and in owl: keys cached by earlier
+ * token-by-token steps were rotated with another theta than a full forward
+ * uses, so only the one-batch path can match the reference there. */
+static bool skip_one_by_one;
+
 static void test_model(const char *label, const char *model_path, const char *fixture_path) {
     printf("%s: %s\n", label, model_path);
     fixture f;
@@ -276,7 +283,7 @@ static void test_model(const char *label, const char *model_path, const char *fi
         print_tally("exact, one batch", s, &f, &t);
         tally_merge(&all, &t);
     }
-    if (exact) {
+    if (exact && !skip_one_by_one) {
         tally t = {0};
         run_one_by_one(exact, &f, 0, "exact, token by token", &t);
         print_tally("exact, token by token", 0, &f, &t);
@@ -462,7 +469,9 @@ int main(void) {
         snprintf(model, sizeof model, "%s/hf/%s", fx, names[i]);
         snprintf(logits, sizeof logits, "%s/logits/hf-%s.logits", fx, names[i]);
         snprintf(label, sizeof label, "HF %s", names[i]);
+        skip_one_by_one = strcmp(names[i], "mistral") == 0;
         test_model(label, model, logits);
+        skip_one_by_one = false;
     }
     const char *smol = check_env("OWL_SMOLLM2"), *tmp = check_env("OWL_TMP");
     mkdir(tmp, 0755);

@@ -287,8 +287,8 @@ static void test_config(void) {
             OWL_ERR_FORMAT, "$.rms_norm_eps = 5 is out of range");
     cfg_bad("rope factor type", CFG_HEAD "\"hidden_size\":64,\"num_hidden_layers\":2,\"rope_scaling\":{\"type\":"
             "\"linear\",\"factor\":\"2\"}," CFG_TAIL, OWL_ERR_FORMAT, "$.rope_scaling.factor must be a number");
-    cfg_bad("dynamic", CFG_HEAD "\"hidden_size\":64,\"num_hidden_layers\":2,\"rope_scaling\":{\"rope_type\":"
-            "\"dynamic\",\"factor\":4}," CFG_TAIL, OWL_ERR_UNSUPPORTED, "\"dynamic\" is not supported yet");
+    cfg_bad("longrope", CFG_HEAD "\"hidden_size\":64,\"num_hidden_layers\":2,\"rope_scaling\":{\"rope_type\":"
+            "\"longrope\",\"factor\":4}," CFG_TAIL, OWL_ERR_UNSUPPORTED, "\"longrope\" is unknown");
     cfg_bad("unsupported arch", "{\"architectures\":[\"GPT2LMHeadModel\"]}", OWL_ERR_UNSUPPORTED,
             "architecture 'GPT2LMHeadModel' is not supported (supported: LlamaForCausalLM, MistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM)");
