@@ -46,3 +46,7 @@ void softmax_poly(float *x, int64_t n) {
 void swiglu(float *o, const float *g, const float *restrict u, int64_t n) {
     for (int64_t i = 0; i < n; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
+
+void swiglu_poly(float *o, const float *g, const float *restrict u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) o[i] = g[i] / (1.0f + exp_poly(-g[i])) * u[i];
+}

@@ -67,6 +67,8 @@ typedef struct kernel_table {
     /* f16 KV cache: dot of an f16 row with f32, and y += a * f16 row */
     float (*dot_f16)(const uint16_t *restrict a, const float *restrict x, int64_t n);
     void (*axpy_f16)(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
+    /* swiglu_poly, or a variant giving the same bits faster (default path) */
+    void (*swiglu)(float *o, const float *g, const float *restrict u, int64_t n);
     /* attention_head_f16, or a variant giving the same bits faster */
     void (*attn_f16)(float *restrict out, const float *restrict q, const uint16_t *k,
                      const uint16_t *v, size_t stride, const int32_t *restrict cells, int32_t N,
@@ -164,6 +166,10 @@ void softmax(float *x, int64_t n);
  * runs as four partial sums (element i into sum i % 4, then
  * (s0 + s1) + (s2 + s3)), the order of a 4-lane vector. */
 void softmax_poly(float *x, int64_t n);
+/* swiglu with exp_poly for the exponential: the default path's, as
+ * llama.cpp's silu uses a polynomial exp too. o may equal g. */
+void swiglu_poly(float *o, const float *g, const float *restrict u, int64_t n);
+void swiglu_poly_avx2(float *o, const float *g, const float *restrict u, int64_t n);
 /* o(n) = silu(g) * u, silu(g) = g / (1 + exp(-g)); o may equal g. */
 void swiglu(float *o, const float *g, const float *restrict u, int64_t n);
 

@@ -196,7 +196,10 @@ static void step_worker(void *arg, int ith, int nth) {
             rmsnorm(ctx->xn + b * C, ctx->x + b * C, l->ffn_norm.data, C, hp->norm_eps);
             break;
         case STEP_SWIGLU:
-            swiglu(ctx->ff_gate + b * F, ctx->ff_gate + b * F, ctx->ff_up + b * F, F);
+            if (ctx->params.exact)
+                swiglu(ctx->ff_gate + b * F, ctx->ff_gate + b * F, ctx->ff_up + b * F, F);
+            else /* a polynomial exp, vectorized, as llama.cpp's silu */
+                ctx->kt->swiglu(ctx->ff_gate + b * F, ctx->ff_gate + b * F, ctx->ff_up + b * F, F);
             break;
         case STEP_NORM_OUT:
             rmsnorm(ctx->xn + b * C, ctx->x + (int64_t)f->out_rows[b] * C, w->output_norm.data, C,

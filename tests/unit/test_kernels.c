@@ -509,6 +509,23 @@ static void test_exp_poly(void) {
     CHECK(exp_poly(0.0f) == 1.0f && exp_poly(-1000.0f) == exp_poly(-87.0f), "exp_poly ends");
 }
 
+/* the default path's SwiGLU: same bits as swiglu_poly, close to swiglu */
+static void test_swiglu_poly(const kernel_table *kt) {
+    enum { N = 45 };
+    float g[N], u[N], a[N], b[N], c[N];
+    fill(g, N);
+    fill(u, N);
+    for (int i = 0; i < N; i++) g[i] *= 20.0f; /* silu's both tails */
+    swiglu_poly(a, g, u, N);
+    kt->swiglu(b, g, u, N);
+    swiglu(c, g, u, N);
+    double worst = 0;
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(a[i] - c[i]) / (fabs(c[i]) + 1e-30));
+    CHECK(memcmp(a, b, sizeof a) == 0 && worst < 1e-5,
+          "%s swiglu: %s swiglu_poly's bits, %g from swiglu", kt->isa,
+          memcmp(a, b, sizeof a) == 0 ? "same as" : "differs from", worst);
+}
+
 /* The prefill GEMM: every output bit-identical to the scalar integer dot,
  * over row counts that leave a tail of activation rows (B % 4 != 0), with
  * and without add, and a y stride wider than R. */
@@ -572,6 +589,7 @@ int main(void) {
         test_attention(kt);
         test_qdot(kt);
         test_qgemm(kt);
+        test_swiglu_poly(kt);
         test_attention_f16(kt, 32);
         test_attention_f16(kt, 64);
     }
