@@ -347,6 +347,34 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
         if (q4) pack_q4(pk, wd, wm, wt, rs, nb, type);
         else pack_q8(pk, wd, wt, rs, nb);
         int64_t b = 0;
+        for (; b + 8 <= B; b += 8) { /* eight activation rows per unpacked block */
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            const uint8_t *x0 = xb + (size_t)b * xs + xoff;
+            const act_side *s0 = side + b * nb;
+            for (int64_t i = 0; i < nb; i++) {
+                __m512i W0, W1, W2, W3, W4, W5, W6, W7;
+                LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
+                const __m512 d = _mm512_loadu_ps(wd + i * 16);
+                const __m512 m = q41 ? _mm512_loadu_ps(wm + i * 16) : d;
+                const uint8_t *xi = x0 + (size_t)i * xbs;
+                a0 = block_acc(a0, BLOCK_SUMS(W, xi), d, m, s0 + i, q41);
+                a1 = block_acc(a1, BLOCK_SUMS(W, xi + xs), d, m, s0 + nb + i, q41);
+                a2 = block_acc(a2, BLOCK_SUMS(W, xi + 2 * xs), d, m, s0 + 2 * nb + i, q41);
+                a3 = block_acc(a3, BLOCK_SUMS(W, xi + 3 * xs), d, m, s0 + 3 * nb + i, q41);
+                a4 = block_acc(a4, BLOCK_SUMS(W, xi + 4 * xs), d, m, s0 + 4 * nb + i, q41);
+                a5 = block_acc(a5, BLOCK_SUMS(W, xi + 5 * xs), d, m, s0 + 5 * nb + i, q41);
+                a6 = block_acc(a6, BLOCK_SUMS(W, xi + 6 * xs), d, m, s0 + 6 * nb + i, q41);
+                a7 = block_acc(a7, BLOCK_SUMS(W, xi + 7 * xs), d, m, s0 + 7 * nb + i, q41);
+            }
+            store16(y + b * ldy + r0, a0, add);
+            store16(y + (b + 1) * ldy + r0, a1, add);
+            store16(y + (b + 2) * ldy + r0, a2, add);
+            store16(y + (b + 3) * ldy + r0, a3, add);
+            store16(y + (b + 4) * ldy + r0, a4, add);
+            store16(y + (b + 5) * ldy + r0, a5, add);
+            store16(y + (b + 6) * ldy + r0, a6, add);
+            store16(y + (b + 7) * ldy + r0, a7, add);
+        }
         for (; b + 4 <= B; b += 4) {
             __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
             const uint8_t *x0 = xb + (size_t)b * xs + xoff;

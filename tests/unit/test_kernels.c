@@ -527,10 +527,10 @@ static void test_swiglu_poly(const kernel_table *kt) {
 }
 
 /* The prefill GEMM: every output bit-identical to the scalar integer dot,
- * over row counts that leave a tail of activation rows (B % 4 != 0), with
+ * for B = 1..9 (the 1-3 row path, tiles of 8 and 4 rows, and tails), with
  * and without add, and a y stride wider than R. */
 static void test_qgemm(const kernel_table *kt) {
-    enum { N = 160, R = 32, BMAX = 7, LDY = 40 };
+    enum { N = 160, R = 32, BMAX = 9, LDY = 40 };
     static const int types[] = {OWL_TYPE_Q4_0, OWL_TYPE_Q4_1, OWL_TYPE_Q8_0};
     static float w[R * N], x[BMAX * N], y[BMAX * LDY];
     static uint8_t wq[R * N * 2], xq[BMAX * N * 2];
