@@ -278,7 +278,15 @@ qgemv_body(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict w, size_t r
         for (; r + 4 <= R; r += 4) {
             const uint8_t *w0 = w + (size_t)r * rs;
             __m128 acc = _mm_setzero_ps();
+            const size_t bs = rs / (size_t)nb; /* bytes per weight block */
+            const uint8_t *next = r + 12 <= R ? w0 + 8 * rs : w0;
             for (int64_t i = 0; i < nb; i++) {
+                /* the next four rows, a block at a time: streams the
+                 * weights in from memory while these four compute */
+                _mm_prefetch((const char *)next + (size_t)i * bs, _MM_HINT_T0);
+                _mm_prefetch((const char *)next + rs + (size_t)i * bs, _MM_HINT_T0);
+                _mm_prefetch((const char *)next + 2 * rs + (size_t)i * bs, _MM_HINT_T0);
+                _mm_prefetch((const char *)next + 3 * rs + (size_t)i * bs, _MM_HINT_T0);
                 const __m256i x = _mm256_loadu_si256((const __m256i *)(xr + (size_t)i * xbs));
                 uint16_t d0, d1, d2, d3, m0 = 0, m1 = 0, m2 = 0, m3 = 0;
                 const __m256i p0 = block_lanes(w0, i, x, type, &d0, &m0);
