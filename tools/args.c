@@ -77,8 +77,8 @@ static int set_value(const arg_cmd *cmd, const arg_opt *o, const char *name, con
     return ARGS_ERROR;
 }
 
-int args_parse(const arg_cmd *cmd, const arg_opt *opts, size_t n_opts, int argc, char **argv,
-               const char **pos, int max_pos, int *n_pos) {
+int args_parse_given(const arg_cmd *cmd, const arg_opt *opts, size_t n_opts, int argc, char **argv,
+               const char **pos, int max_pos, int *n_pos, bool *given) {
     *n_pos = 0;
     bool only_pos = false;
     for (int i = 1; i < argc; i++) {
@@ -116,6 +116,7 @@ int args_parse(const arg_cmd *cmd, const arg_opt *opts, size_t n_opts, int argc,
         snprintf(name, sizeof name, "%.*s", (int)(name_len < 60 ? name_len : 60), a);
         if (!o)
             return cli_fail(cmd->name, "unknown option '%s' (owl %s --help lists the options)", name, cmd->name);
+        if (given) given[o - opts] = true;
         if (o->kind == ARG_FLAG) {
             if (eq) return cli_fail(cmd->name, "%s takes no value, got '%s'", name, eq + 1);
             *(bool *)o->dst = true;
@@ -228,4 +229,9 @@ char *cli_read_file(const char *cmd, const char *path, size_t *len) {
     buf[n] = 0;
     if (len) *len = n;
     return buf;
+}
+
+int args_parse(const arg_cmd *cmd, const arg_opt *opts, size_t n_opts, int argc, char **argv,
+               const char **pos, int max_pos, int *n_pos) {
+    return args_parse_given(cmd, opts, n_opts, argc, argv, pos, max_pos, n_pos, NULL);
 }

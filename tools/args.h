@@ -56,6 +56,11 @@ enum { ARGS_OK = 0, ARGS_ERROR = 1, ARGS_HELP = 2 };
 int args_parse(const arg_cmd *cmd, const arg_opt *opts, size_t n_opts, int argc, char **argv,
                const char **pos, int max_pos, int *n_pos);
 
+/* args_parse that also sets given[k] (n_opts entries) when opts[k] is on
+ * the command line, so a default from the model can yield to the user. */
+int args_parse_given(const arg_cmd *cmd, const arg_opt *opts, size_t n_opts, int argc, char **argv,
+                     const char **pos, int max_pos, int *n_pos, bool *given);
+
 /* Prints the help page: synopsis, about, the options with their current
  * values as defaults, footer. */
 void args_usage(FILE *f, const arg_cmd *cmd, const arg_opt *opts, size_t n_opts);

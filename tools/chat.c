@@ -109,7 +109,7 @@ int cmd_chat(int argc, char **argv) {
     arg_opt opts[GEN_N_OPTS + N_EXTRA];
     size_t n_opts = gen_opts_init(&o, opts, extra, N_EXTRA);
     int n_pos = 0;
-    int r = args_parse(&chat_cmd, opts, n_opts, argc, argv, NULL, 0, &n_pos);
+    int r = gen_args_parse(&chat_cmd, &o, opts, n_opts, argc, argv, &n_pos);
     if (r != ARGS_OK) return r == ARGS_HELP ? 0 : 1;
     if (!o.model) return cli_fail("chat", "no model given (-m FILE)");
 

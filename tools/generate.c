@@ -32,7 +32,8 @@ size_t gen_opts_init(gen_opts *o, arg_opt *opts, const arg_opt *extra, size_t n_
         {"-t", "--threads", ARG_INT, &o->n_threads, 0, 1024, "N", "threads, 0 = every CPU this process may use"},
         {NULL, "--exact", ARG_FLAG, &o->exact, 0, 0, NULL,
          "fp32 reference path (slow): dequantized weights, f32 KV cache"},
-        {NULL, "--temp", ARG_FLOAT, &o->sp.temp, 0, 100, "T", "temperature, 0 = greedy"},
+        {NULL, "--temp", ARG_FLOAT, &o->sp.temp, 0, 100, "T",
+         "temperature, 0 = greedy (a model folder's generation_config.json may set another default)"},
         {NULL, "--top-k", ARG_INT, &o->sp.top_k, 0, INT32_MAX, "K", "keep the K most likely tokens, 0 = off"},
         {NULL, "--top-p", ARG_FLOAT, &o->sp.top_p, 0, 1, "P", "keep the most likely tokens up to mass P, 1 = off"},
         {NULL, "--min-p", ARG_FLOAT, &o->sp.min_p, 0, 1, "P",
@@ -53,6 +54,20 @@ size_t gen_opts_init(gen_opts *o, arg_opt *opts, const arg_opt *extra, size_t n_
     return GEN_N_OPTS + n_extra;
 }
 
+int gen_args_parse(const arg_cmd *cmd, gen_opts *o, const arg_opt *opts, size_t n_opts, int argc,
+                   char **argv, int *n_pos) {
+    bool given[GEN_N_OPTS + 64] = {0};
+    if (n_opts > sizeof given / sizeof given[0]) return cli_fail(cmd->name, "too many options");
+    int r = args_parse_given(cmd, opts, n_opts, argc, argv, NULL, 0, n_pos, given);
+    for (size_t k = 0; k < n_opts; k++) {
+        if (!given[k]) continue;
+        if (opts[k].dst == &o->sp.temp) o->temp_given = true;
+        if (opts[k].dst == &o->sp.top_k) o->top_k_given = true;
+        if (opts[k].dst == &o->sp.top_p) o->top_p_given = true;
+    }
+    return r;
+}
+
 int gen_init(generator *g, const char *cmd, const gen_opts *o, owl_model **model) {
     memset(g, 0, sizeof *g);
     g->cmd = cmd;
@@ -70,7 +85,11 @@ int gen_init(generator *g, const char *cmd, const gen_opts *o, owl_model **model
     cp.exact = o->exact;
     if (owl_context_new(g->model, &cp, &g->ctx) != OWL_OK) return lib_fail(g, "cannot create the context");
     g->n_ctx = owl_context_n_ctx(g->ctx);
-    owl_sampler_params sp = o->sp;
+    owl_sampler_params sp = o->sp, model_sp = o->sp;
+    owl_model_sampler_defaults(g->model, &model_sp); /* generation_config.json */
+    if (!o->temp_given) sp.temp = model_sp.temp;
+    if (!o->top_k_given) sp.top_k = model_sp.top_k;
+    if (!o->top_p_given) sp.top_p = model_sp.top_p;
     if (sp.seed == GEN_SEED_RANDOM) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);

@@ -26,6 +26,7 @@ typedef struct gen_opts {
     int32_t n_ctx, n_batch, n_threads;
     bool exact;
     owl_sampler_params sp;
+    bool temp_given, top_k_given, top_p_given; /* else the model's defaults */
 } gen_opts;
 
 enum { GEN_N_OPTS = 14 };
@@ -34,6 +35,12 @@ enum { GEN_N_OPTS = 14 };
  * n_extra options of the subcommand, then the shared ones (pointing into
  * o). opts must hold GEN_N_OPTS + n_extra; returns that count. */
 size_t gen_opts_init(gen_opts *o, arg_opt *opts, const arg_opt *extra, size_t n_extra);
+
+/* args_parse (no positional arguments) that also records which sampling
+ * options the user gave, so gen_init lets a model folder's
+ * generation_config.json set only the others. */
+int gen_args_parse(const arg_cmd *cmd, gen_opts *o, const arg_opt *opts, size_t n_opts, int argc,
+                   char **argv, int *n_pos);
 
 typedef struct gen_stats {
     int64_t n_prompt; /* tokens decoded by gen_feed */

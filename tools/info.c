@@ -71,7 +71,10 @@ int cmd_info(int argc, char **argv) {
     human(size, sizeof size, (double)mi.file_size, byte_units, 1024);
 
     printf("file:         %s\n", model_path);
-    printf("format:       GGUF v%u\n", mi.gguf_version);
+    if (mi.gguf_version)
+        printf("format:       GGUF v%u\n", mi.gguf_version);
+    else
+        printf("format:       Hugging Face folder (safetensors)\n");
     printf("name:         %s\n", mi.name ? mi.name : "");
     printf("arch:         %s\n", mi.arch ? mi.arch : "");
     printf("n_vocab:      %d\n", mi.n_vocab);

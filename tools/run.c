@@ -43,7 +43,7 @@ int cmd_run(int argc, char **argv) {
     arg_opt opts[GEN_N_OPTS + N_EXTRA];
     size_t n_opts = gen_opts_init(&o, opts, extra, N_EXTRA);
     int n_pos = 0;
-    int r = args_parse(&run_cmd, opts, n_opts, argc, argv, NULL, 0, &n_pos);
+    int r = gen_args_parse(&run_cmd, &o, opts, n_opts, argc, argv, &n_pos);
     if (r != ARGS_OK) return r == ARGS_HELP ? 0 : 1;
     if (!o.model) return cli_fail("run", "no model given (-m FILE)");
     if (!prompt && !prompt_file) return cli_fail("run", "no prompt given (-p TEXT or -f FILE)");

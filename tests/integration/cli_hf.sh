@@ -74,6 +74,22 @@ case "$id" in
     ;;
 esac
 
+# generation_config.json's sampling defaults apply unless the user gives
+# the option: with do_sample false, runs without --temp are greedy (the same
+# text whatever seed each run draws); an explicit --temp overrides it
+mkdir -p "$T/greedy"
+for f in "$HF"/qwen2/*; do ln -s "$f" "$T/greedy/"; done
+rm "$T/greedy/generation_config.json"
+sed 's/"do_sample": true/"do_sample": false/' "$HF/qwen2/generation_config.json" >"$T/greedy/generation_config.json"
+grep -q '"do_sample": false' "$T/greedy/generation_config.json" && ok || bad "could not write do_sample false"
+"$OWL_BIN" run -m "$T/greedy" -n 16 -p "The quick brown" >"$T/g1" 2>/dev/null
+"$OWL_BIN" run -m "$T/greedy" -n 16 -p "The quick brown" >"$T/g2" 2>/dev/null
+"$OWL_BIN" run -m "$T/greedy" --temp 0 -n 16 -p "The quick brown" >"$T/g0" 2>/dev/null
+cmp -s "$T/g1" "$T/g2" && cmp -s "$T/g1" "$T/g0" && ok || bad "do_sample false: runs without --temp are not greedy"
+"$OWL_BIN" run -m "$T/greedy" --temp 2 --top-k 0 --top-p 1 --min-p 0 --seed 1 -n 16 -p "The quick brown" >"$T/s1" 2>/dev/null
+"$OWL_BIN" run -m "$T/greedy" --temp 2 --top-k 0 --top-p 1 --min-p 0 --seed 2 -n 16 -p "The quick brown" >"$T/s2" 2>/dev/null
+cmp -s "$T/s1" "$T/s2" && bad "an explicit --temp did not override do_sample false" || ok
+
 # a safetensors whose header length runs past the end of the file
 mkdir -p "$T/broken"
 for f in "$HF"/qwen3/*; do ln -s "$f" "$T/broken/"; done
