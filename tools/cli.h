@@ -13,6 +13,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 /* The file or folder to load for -m ARG: ARG itself when it exists, ends
  * in .gguf or is not a hub name, else the cached copy of ORG/NAME[@REV]

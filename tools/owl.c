@@ -15,6 +15,7 @@ static const struct {
     {"tokenize", cmd_tokenize, "token ids and pieces of a text"},
     {"pull", cmd_pull, "download a model repository from the Hugging Face hub"},
     {"quantize", cmd_quantize, "rewrite a model's weights in another type (q4_0, q4_k_m, ...)"},
+    {"convert", cmd_convert, "write a Hugging Face model folder as a GGUF file (--quant q8_0, ...)"},
     {"bench", cmd_bench, "prompt and generation speed in tokens/s, llama-bench style"},
 };
 
