@@ -247,9 +247,13 @@ int cmd_convert(int argc, char **argv) {
         cli_fail("convert", "%s: only byte-level BPE tokenizers are supported yet", dir);
         goto out;
     }
-    if (hp->qkv_bias || hp->qk_norm || hp->rope_scaling == ROPE_SCALING_YARN ||
-        hp->rope_scaling == ROPE_SCALING_DYNAMIC || hp->n_rot != hp->head_dim) {
-        cli_fail("convert", "%s: biases, q/k norms, yarn or dynamic RoPE, partial rotary: not supported yet", dir);
+    const char *why = hp->qkv_bias ? "q/k/v biases"
+                      : hp->qk_norm ? "q/k norms"
+                      : hp->rope_scaling == ROPE_SCALING_YARN ? "yarn RoPE scaling"
+                      : hp->rope_scaling == ROPE_SCALING_DYNAMIC ? "dynamic NTK RoPE scaling (GGUF llama has none)"
+                      : hp->n_rot != hp->head_dim ? "partial rotary" : NULL;
+    if (why) {
+        cli_fail("convert", "%s: %s: not supported yet", dir, why);
         goto out;
     }
 
