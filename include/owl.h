@@ -73,6 +73,11 @@ typedef struct owl_model owl_model;
 
 typedef struct owl_model_params {
     bool vocab_only; /* load the tokenizer only, no weights (default false) */
+    /* A Hugging Face folder's weight matrices quantized at load into this
+     * owl_type (OWL_TYPE_Q8_0, OWL_TYPE_Q4_0, OWL_TYPE_Q4_K, ...), in owned
+     * memory; a matrix whose rows are not whole blocks of it stays as it is.
+     * 0 (or any unquantized type): as stored. Ignored for GGUF files. */
+    int32_t quant_type;
 } owl_model_params;
 
 owl_model_params owl_model_default_params(void);

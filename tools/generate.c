@@ -3,10 +3,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "args.h"
+#include "tensor/dtype.h"
 #include "cli.h"
 
 volatile sig_atomic_t gen_interrupt;
@@ -32,6 +34,8 @@ size_t gen_opts_init(gen_opts *o, arg_opt *opts, const arg_opt *extra, size_t n_
         {"-t", "--threads", ARG_INT, &o->n_threads, 0, 1024, "N", "threads, 0 = every CPU this process may use"},
         {NULL, "--exact", ARG_FLAG, &o->exact, 0, 0, NULL,
          "fp32 reference path (slow): dequantized weights, f32 KV cache"},
+        {NULL, "--quant", ARG_STR, &o->quant, 0, 0, "TYPE",
+         "a model folder's weight matrices quantized at load (q8_0, q4_0, q4_k, ...)"},
         {NULL, "--temp", ARG_FLOAT, &o->sp.temp, 0, 100, "T",
          "temperature, 0 = greedy (a model folder's generation_config.json may set another default)"},
         {NULL, "--top-k", ARG_INT, &o->sp.top_k, 0, INT32_MAX, "K", "keep the K most likely tokens, 0 = off"},
@@ -76,7 +80,16 @@ int gen_init(generator *g, const char *cmd, const gen_opts *o, owl_model **model
     char cached[4096];
     const char *path = cli_model_path(cmd, o->model, cached, sizeof cached);
     if (!path) return 1;
-    if (owl_model_load(path, NULL, model) != OWL_OK) return cli_fail(cmd, "%s", owl_last_error());
+    owl_model_params mp = owl_model_default_params();
+    if (o->quant) {
+        for (int t = 0; t < OWL_TYPE_COUNT && !mp.quant_type; t++) {
+            const char *tn = owl_type_name(t);
+            const dtype_traits *tr = dtype_get(t);
+            if (tn && tr && tr->quantized && tr->from_float && !strcasecmp(tn, o->quant)) mp.quant_type = t;
+        }
+        if (!mp.quant_type) return cli_fail(cmd, "--quant: '%s' is no quantized type (q8_0, q4_0, q4_k, ...)", o->quant);
+    }
+    if (owl_model_load(path, &mp, model) != OWL_OK) return cli_fail(cmd, "%s", owl_last_error());
     g->model = *model;
     owl_context_params cp = owl_context_default_params();
     cp.n_ctx = (uint32_t)o->n_ctx;
