@@ -2,6 +2,7 @@
 #ifndef OWL_TOOLS_CLI_H
 #define OWL_TOOLS_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "owl.h"
@@ -14,6 +15,9 @@ int cmd_pull(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+
+/* TYPE is one that `owl quantize` takes (q8_0, q4_k_m, f16, ...). */
+bool quantize_type_known(const char *name);
 
 /* The file or folder to load for -m ARG: ARG itself when it exists, ends
  * in .gguf or is not a hub name, else the cached copy of ORG/NAME[@REV]

@@ -223,6 +223,8 @@ int cmd_convert(int argc, char **argv) {
     if (r != ARGS_OK) return r == ARGS_HELP ? 0 : 1;
     if (n_pos != 1 || !out_path) return cli_fail("convert", "expected DIR -o OUT.gguf (owl convert --help)");
     const char *dir = pos[0];
+    if (quant && !quantize_type_known(quant))
+        return cli_fail("convert", "unknown --quant TYPE '%s' (owl quantize --help lists them)", quant);
     if (quant && !strcasecmp(quant, "f32")) quant = NULL;
 
     hf_config cfg;

@@ -92,6 +92,12 @@ static const arg_cmd quantize_cmd = {
     .footer = "example:\n  owl quantize SmolLM2-135M-F16.gguf SmolLM2-135M-Q4_K_M.gguf q4_k_m",
 };
 
+bool quantize_type_known(const char *name) {
+    for (int i = 0; i < N_MIXES; i++)
+        if (!strcasecmp(name, mixes[i].name)) return true;
+    return false;
+}
+
 static const char *type_name(int t) {
     const char *n = owl_type_name(t);
     return n ? n : "?";

@@ -8,7 +8,8 @@
 #     from scripts/reference/check_convert_llamacpp.py);
 #   - with --quant q8_0 every matrix is q8_0, the norms stay f32, no
 #     unquantized copy is left behind, and it still generates; q4_0 too;
-#     (the type rules are owl quantize's, run on the converted file);
+#     (the type rules are owl quantize's, run on the converted file), and
+#     owl's exact path generates llama.cpp's greedy text from those files;
 #   - a folder it cannot convert yet, or no -o: one line, exit 1, no file.
 set -u
 : "${OWL_BIN:?}" "${OWL_TMP:?}" "${OWL_FIXTURES:?}"
@@ -55,6 +56,10 @@ for q in q8_0 q4_0; do
     "$OWL_BIN" run -m "$T/$q.gguf" --temp 0 -n 16 -p "$PROMPT" >"$T/q.txt" 2>"$T/err"
     rc=$?
     [ "$rc" -eq 0 ] && [ -s "$T/q.txt" ] && ok || bad "run on --quant $q: exit $rc: $(cat "$T/err")"
+    # llama.cpp's greedy text on the same quantized file
+    "$OWL_BIN" run -m "$T/$q.gguf" --temp 0 -n 16 --exact -p "$PROMPT" >"$T/qx.txt" 2>/dev/null
+    cmp -s "$T/qx.txt" "$FX/llama-greedy-$q.txt" && ok ||
+        bad "--quant $q: owl '$(cat "$T/qx.txt")', llama.cpp '$(cat "$FX/llama-greedy-$q.txt")'"
 done
 [ "$(wc -c <"$T/q8_0.gguf")" -lt "$(wc -c <"$T/f32.gguf")" ] && ok || bad "q8_0 file not smaller than f32"
 
@@ -69,7 +74,7 @@ rc=$?
 [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && ok || bad "no -o: exit $rc: $(cat "$T/err")"
 "$OWL_BIN" convert "$DIR" -o "$T/x.gguf" --quant q9_9 2>"$T/err"
 rc=$?
-[ "$rc" -eq 1 ] && [ ! -e "$T/x.gguf" ] && [ ! -e "$T/x.gguf.unquantized" ] && ok ||
+[ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && [ ! -e "$T/x.gguf" ] && [ ! -e "$T/x.gguf.unquantized" ] && ok ||
     bad "--quant q9_9: exit $rc: $(cat "$T/err")"
 
 echo "$pass passed, $fail failed"
