@@ -69,5 +69,13 @@ chat unrefused 'Hi\nBye\n' -c 128 -n 8
 grep -q 'too long for the context' "$T/refused.err" && ok || bad "the long message was not refused: $(cat "$T/refused.err")"
 same refused unrefused "a refused message changed the conversation"
 
+# the answer itself, greedy, on the default path (every thread count) and
+# the exact one: SmolLM2 knows this; a broken kernel on the default path
+# once answered "L'Etoile, la Cite, ..." here while shorter prompts passed
+for flags in "-t 1" "-t 2" "--exact -t 1"; do
+    printf 'What is the capital of France?\n' | "$OWL_BIN" chat -m "$M" --temp 0 -n 24 $flags >"$T/paris" 2>/dev/null
+    grep -q "Paris" "$T/paris" && ok || bad "chat $flags: the capital of France is not Paris: $(head -c 200 "$T/paris")"
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
