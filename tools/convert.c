@@ -25,6 +25,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "args.h"
 #include "base/mem.h"
 #include "base/status.h"
@@ -88,6 +90,35 @@ static int token_type(uint16_t attr) {
 }
 
 /* The tokenizer keys. */
+/* GGUF's "gpt-2" pre-tokenizer is GPT-2's ByteLevel regex and nothing else.
+ * Returns NULL when DIR/tokenizer.json splits text that way (no normalizer,
+ * a plain ByteLevel pre-tokenizer), else what differs: writing "gpt-2" for
+ * another pipeline (Llama 3's or Qwen's Split regex, a normalizer) would
+ * make llama.cpp tokenize the converted file differently. */
+static const char *pretok_not_gpt2(const char *dir, char *buf, size_t cap) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    json_error_t err;
+    json_t *root = json_load_file(path, 0, &err);
+    if (!root) {
+        (void)buf;
+        (void)cap;
+        return "no readable tokenizer.json";
+    }
+    const char *why = NULL;
+    json_t *norm = json_object_get(root, "normalizer"), *pre = json_object_get(root, "pre_tokenizer");
+    const char *type = json_string_value(json_object_get(pre, "type"));
+    json_t *use_regex = json_object_get(pre, "use_regex"), *prefix = json_object_get(pre, "add_prefix_space");
+    if (norm && !json_is_null(norm)) why = "a normalizer";
+    else if (!type || strcmp(type, "ByteLevel") != 0) {
+        snprintf(buf, cap, "a %s pre-tokenizer", type ? type : "missing");
+        why = buf;
+    } else if ((use_regex && !json_is_true(use_regex)) || (prefix && json_is_true(prefix)))
+        why = "a ByteLevel pre-tokenizer without GPT-2's regex or with add_prefix_space";
+    json_decref(root);
+    return why;
+}
+
 static owl_status write_tokenizer(gguf_writer *w, const tokenizer *t, int32_t n_vocab) {
     owl_status s = OWL_ERR_NOMEM;
     gguf_str *strs = owl_xcalloc((size_t)n_vocab, sizeof *strs);
@@ -247,6 +278,13 @@ int cmd_convert(int argc, char **argv) {
     }
     if (tok->kind != TOK_KIND_BPE) {
         cli_fail("convert", "%s: only byte-level BPE tokenizers are supported yet", dir);
+        goto out;
+    }
+    char pbuf[256];
+    const char *pwhy = pretok_not_gpt2(dir, pbuf, sizeof pbuf);
+    if (pwhy) {
+        cli_fail("convert", "%s: tokenizer.json has %s; owl writes only GPT-2's pre-tokenizer yet, and "
+                 "llama.cpp would split this model's text differently", dir, pwhy);
         goto out;
     }
     const char *why = hp->qkv_bias ? "q/k/v biases"

@@ -77,5 +77,19 @@ rc=$?
 [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && [ ! -e "$T/x.gguf" ] && [ ! -e "$T/x.gguf.unquantized" ] && ok ||
     bad "--quant q9_9: exit $rc: $(cat "$T/err")"
 
+# a tokenizer.json whose pre-tokenizer is not GPT-2's is refused: GGUF's
+# "gpt-2" would make llama.cpp split its text differently; no file is left
+for variant in 's/"type": "ByteLevel"/"type": "Whitespace"/' 's/"use_regex": true/"use_regex": false/'; do
+    rm -rf "$T/l3" && mkdir -p "$T/l3"
+    for f in "$DIR"/*; do ln -s "$f" "$T/l3/"; done
+    rm "$T/l3/tokenizer.json"
+    sed "/\"pre_tokenizer\": {/,/}/ $variant" "$DIR/tokenizer.json" >"$T/l3/tokenizer.json"
+    cmp -s "$DIR/tokenizer.json" "$T/l3/tokenizer.json" && bad "could not rewrite the pre-tokenizer ($variant)"
+    "$OWL_BIN" convert "$T/l3" -o "$T/l3.gguf" >/dev/null 2>"$T/err"
+    rc=$?
+    [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "pre-tokenizer" "$T/err" && [ ! -e "$T/l3.gguf" ] && ok ||
+        bad "pre-tokenizer rewritten with $variant: exit $rc, '$(cat "$T/err")'"
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
