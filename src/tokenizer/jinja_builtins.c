@@ -13,6 +13,7 @@
 #include <utf8proc.h>
 
 #include "jinja_internal.h"
+#include "vocab.h"
 
 #define NAMED(s, lit) (strcmp((s), (lit)) == 0)
 
@@ -153,27 +154,7 @@ static bool cased(uint32_t cp) {
 
 static void put_cp(jctx *c, jbuf *b, uint32_t cp) {
     char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    jb_add(c, b, u, n);
+    jb_add(c, b, u, utf8_encode(cp, u));
 }
 
 /* one code point in upper (1), lower (0) or title (2) case, as Python

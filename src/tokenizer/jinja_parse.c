@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "jinja_internal.h"
+#include "vocab.h"
 
 typedef enum { T_TEXT, T_VAR_BEGIN, T_VAR_END, T_BLOCK_BEGIN, T_BLOCK_END, T_NAME, T_STR, T_INT, T_FLOAT, T_OP,
                T_EOF } ttype;
@@ -127,27 +128,7 @@ static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
 
 static void put_utf8(jctx *c, jbuf *b, uint32_t cp) {
     char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    jb_add(c, b, u, n);
+    jb_add(c, b, u, utf8_encode(cp, u));
 }
 
 static int hexval(char ch) {
