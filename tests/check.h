@@ -37,4 +37,37 @@ static inline const char *check_env(const char *name) {
     return v;
 }
 
+/* A whole file, NUL-terminated (free()), its length in *n; NULL when it
+ * cannot be opened. */
+static inline char *check_read_file(const char *path, size_t *n) {
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) {
+            fprintf(stderr, "FAIL: out of memory reading %s\n", path);
+            exit(1);
+        }
+        if (len == cap) {
+            buf = realloc(buf, cap *= 2);
+            continue;
+        }
+        size_t k = fread(buf + len, 1, cap - len, f);
+        if (!k) break;
+        len += k;
+    }
+    fclose(f);
+    char *out = realloc(buf, len + 1);
+    if (!out) {
+        fprintf(stderr, "FAIL: out of memory reading %s\n", path);
+        exit(1);
+    }
+    buf = out;
+    buf[len] = 0;
+    *n = len;
+    return buf;
+}
+
 #endif

@@ -28,24 +28,6 @@
 #include "check.h"
 #include "tokenizer/tokenizer.h"
 
-static char *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (len == cap) buf = realloc(buf, cap *= 2);
-        size_t k = fread(buf + len, 1, cap - len, f);
-        if (!k) break;
-        len += k;
-    }
-    fclose(f);
-    buf = realloc(buf, len + 1);
-    buf[len] = 0;
-    *n = len;
-    return buf;
-}
-
 /* Parses space-separated ids from p up to a '\n' or '|'; returns the end. */
 static char *parse_ids(char *p, owl_token *v, size_t cap, size_t *n) {
     *n = 0;
@@ -156,7 +138,7 @@ static bool make_variant(const char *name, const char *base_dir, const char *pat
 
 static void run(const char *name, const char *base_dir, const char *fixture) {
     size_t n;
-    char *buf = read_all(fixture, &n);
+    char *buf = check_read_file(fixture, &n);
     CHECK(buf != NULL, "%s: cannot read %s", name, fixture);
     if (!buf) return;
     char vdir[4096];

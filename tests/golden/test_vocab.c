@@ -20,24 +20,6 @@
 #include "io/gguf.h"
 #include "tokenizer/tokenizer.h"
 
-static char *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (len == cap) buf = realloc(buf, cap *= 2);
-        size_t k = fread(buf + len, 1, cap - len, f);
-        if (!k) break;
-        len += k;
-    }
-    fclose(f);
-    buf = realloc(buf, len + 1);
-    buf[len] = 0;
-    *n = len;
-    return buf;
-}
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Runs the .inp strings through t and compares with .out; false when
@@ -45,7 +27,7 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 static bool run_strings(tokenizer *t, const char *name, const char *inp, const char *outp) {
     owl_status st;
     size_t n_inp, n_out;
-    char *sin = read_all(inp, &n_inp), *sout = read_all(outp, &n_out);
+    char *sin = check_read_file(inp, &n_inp), *sout = check_read_file(outp, &n_out);
     if (!sin || !sout) {
         free(sin);
         free(sout);
