@@ -43,6 +43,8 @@ typedef void (*qgemm_fn)(float *restrict y, ptrdiff_t ldy, const void *restrict 
                          bool add, void *scratch);
 size_t qgemm_scratch_bytes(int64_t n, int64_t B);
 
+typedef void (*act_quant_fn)(const float *restrict x, void *restrict dst, int64_t n);
+
 typedef struct kernel_table {
     const char *isa; /* "scalar", "avx2", "avx512", "avx512vnni" */
     float (*dot)(const float *restrict a, const float *restrict b, int64_t n);
@@ -61,9 +63,12 @@ typedef struct kernel_table {
     qdot4_fn qdot4[OWL_TYPE_COUNT]; /* set wherever qdot is */
     /* the many-row (prefill) form of qdot; NULL: matmul uses qdot4 */
     qgemm_fn qgemm[OWL_TYPE_COUNT];
-    /* the activation quantizers of the default path (act_quantize_*) */
-    void (*act_q8_0)(const float *restrict x, void *restrict dst, int64_t n);
-    void (*act_q8_1)(const float *restrict x, void *restrict dst, int64_t n);
+    /* The activation formats of the default path, indexed by activation
+     * type (a weight type's vec_dot_type: Q8_0, Q8_1, Q8_K, BF16, ...):
+     * x(n) -> one row of that type, as llama.cpp makes it. A weight type
+     * runs the integer (or bf16) path when both qdot[type] and
+     * act_quant[vec_dot_type] are set. */
+    act_quant_fn act_quant[OWL_TYPE_COUNT];
     /* f16 KV cache: dot of an f16 row with f32, and y += a * f16 row */
     float (*dot_f16)(const uint16_t *restrict a, const float *restrict x, int64_t n);
     void (*axpy_f16)(float *restrict y, float a, const uint16_t *restrict x, int64_t n);

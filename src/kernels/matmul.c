@@ -12,6 +12,11 @@
 
 #include "../tensor/dtype.h"
 
+size_t matmul_act_row_bytes(int t, int64_t max_cols) {
+    const int64_t blck = dtype_get(t)->blck;
+    return dtype_row_size(t, (max_cols + blck - 1) / blck * blck);
+}
+
 size_t matmul_scratch_per_thread(int64_t max_cols) {
     /* rounded up to whole cache lines so threads never share one */
     size_t n = (size_t)MATMUL_TILE_ROWS * (size_t)max_cols;
@@ -41,7 +46,8 @@ typedef struct mm_job {
     mm_mode mode[MATMUL_MAX_OPS];
     const void *xin[MATMUL_MAX_OPS]; /* what each op reads as x */
     size_t xin_row[MATMUL_MAX_OPS];  /* bytes per row of xin (MM_QDOT) */
-    bool need_q8_0, need_q8_1, need_f16; /* x preparations for the prep pass */
+    bool need[OWL_TYPE_COUNT]; /* activation types the prep pass makes */
+    bool need_f16;
 } mm_job;
 
 static int64_t op_units(const matmul_op *op) {
@@ -163,14 +169,15 @@ static void prep_worker(void *arg, int ith, int nth) {
     const matmul_ctx *mc = job->mc;
     const matmul_op *op = &job->ops[0]; /* all ops share x */
     const int64_t n = op->w->cols;
-    const size_t r80 = dtype_row_size(OWL_TYPE_Q8_0, n), r81 = dtype_row_size(OWL_TYPE_Q8_1, n);
     int64_t b0 = job->B * ith / nth, b1 = job->B * (ith + 1) / nth;
-    for (int64_t b = b0; b < b1; b++) {
-        const float *x = op->x + b * op->ldx;
-        if (job->need_q8_0) mc->kt->act_q8_0(x, (uint8_t *)mc->x_q8_0 + (size_t)b * r80, n);
-        if (job->need_q8_1) mc->kt->act_q8_1(x, (uint8_t *)mc->x_q8_1 + (size_t)b * r81, n);
-        if (job->need_f16) act_round_f16(mc->x_f16 + b * n, x, n);
+    for (int t = 0; t < OWL_TYPE_COUNT; t++) {
+        if (!job->need[t]) continue;
+        const size_t rb = dtype_row_size(t, n);
+        for (int64_t b = b0; b < b1; b++)
+            mc->kt->act_quant[t](op->x + b * op->ldx, (uint8_t *)mc->x_act[t] + (size_t)b * rb, n);
     }
+    if (job->need_f16)
+        for (int64_t b = b0; b < b1; b++) act_round_f16(mc->x_f16 + b * n, op->x + b * op->ldx, n);
 }
 
 void matmul(const matmul_ctx *mc, int64_t B, const matmul_op *ops, int n_ops) {
@@ -183,12 +190,12 @@ void matmul(const matmul_ctx *mc, int64_t B, const matmul_op *ops, int n_ops) {
         job.xin[i] = ops[i].x;
         if (mc->exact) continue;
         int act = dtype_get(w->type)->vec_dot_type;
-        if (mc->kt->qdot[w->type] && (act == OWL_TYPE_Q8_0 || act == OWL_TYPE_Q8_1)) {
+        if (mc->kt->qdot[w->type] && mc->kt->act_quant[act] && mc->x_act[act] &&
+            w->cols % dtype_get(act)->blck == 0) {
             job.mode[i] = MM_QDOT;
-            job.xin[i] = act == OWL_TYPE_Q8_0 ? mc->x_q8_0 : mc->x_q8_1;
+            job.xin[i] = mc->x_act[act];
             job.xin_row[i] = dtype_row_size(act, w->cols);
-            if (act == OWL_TYPE_Q8_0) job.need_q8_0 = true;
-            else job.need_q8_1 = true;
+            job.need[act] = true;
         } else if (w->type == OWL_TYPE_F16) {
             job.mode[i] = MM_F16X;
             job.xin[i] = mc->x_f16;
@@ -197,7 +204,9 @@ void matmul(const matmul_ctx *mc, int64_t B, const matmul_op *ops, int n_ops) {
         assert(i == 0 || (ops[i].x == ops[0].x && ops[i].ldx == ops[0].ldx &&
                           w->cols == ops[0].w->cols) || job.mode[i] == MM_F32);
     }
-    if (job.need_q8_0 || job.need_q8_1 || job.need_f16) {
+    bool prep = job.need_f16;
+    for (int t = 0; t < OWL_TYPE_COUNT; t++) prep = prep || job.need[t];
+    if (prep) {
         if (B == 1)
             prep_worker(&job, 0, 1);
         else

@@ -8,10 +8,11 @@
  * (row reuse: no whole-matrix dequantization, no allocation).
  *
  * Default path (exact = false), as llama.cpp computes on x86: for a weight
- * whose type has an integer dot in the kernel table (Q4_0, Q4_1, Q8_0), x
- * is first quantized per block to the type's activation type (Q8_0/Q8_1)
- * and every dot is an integer one; for an F16 weight x is rounded to f16
- * first. Other types take the exact path.
+ * whose type has a dot in the kernel table (kt->qdot) and whose activation
+ * type (dtype vec_dot_type) has a quantizer (kt->act_quant), x is first
+ * converted per row to that type (Q8_0, Q8_1, Q8_K, BF16) and every dot
+ * runs on the two formats; for an F16 weight x is rounded to f16 first.
+ * Other types take the exact path.
  *
  * Several matmuls sharing the same x (q, k, v; gate, up) run in one pass
  * over the pool, so their rows are shared out together, and x is prepared
@@ -54,10 +55,15 @@ typedef struct matmul_ctx {
     bool exact;           /* fp32 activations everywhere */
     /* default path: x prepared for the weights, max_rows rows of max_cols */
     int64_t max_rows;
-    void *x_q8_0;         /* (max_rows, Q8_0 row of max_cols) */
-    void *x_q8_1;         /* (max_rows, Q8_1 row of max_cols) */
+    /* x_act[t]: (max_rows, matmul_act_row_bytes(t, max_cols)) for each
+     * activation type t the kernel table quantizes to (kt->act_quant) */
+    void *x_act[OWL_TYPE_COUNT];
     float *x_f16;         /* (max_rows, max_cols) x rounded to f16 */
 } matmul_ctx;
+
+/* Bytes of one activation row of type t (a vec_dot_type) for weights up
+ * to max_cols wide: whole blocks, rounded up. */
+size_t matmul_act_row_bytes(int t, int64_t max_cols);
 
 /* Floats of scratch one thread needs for weights up to max_cols wide. */
 size_t matmul_scratch_per_thread(int64_t max_cols);

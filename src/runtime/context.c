@@ -81,11 +81,12 @@ owl_status owl_context_new(owl_model *model, const owl_context_params *params,
                   alloc_f32(&ctx->att_scores, T, N) &&
                   alloc_f32(&ctx->att_q16, T, (size_t)hp->head_dim);
         if (ok && !p.exact) {
-            /* a Q8_0 or Q8_1 row: at most 36 bytes per 32 values = 9 floats */
-            size_t qrow = ((size_t)max_cols + 31) / 32 * 9;
-            ok = alloc_f32((float **)&ctx->x_q8_0, B, qrow) &&
-                 alloc_f32((float **)&ctx->x_q8_1, B, qrow) &&
-                 alloc_f32(&ctx->x_f16, B, (size_t)max_cols);
+            /* a row of every activation type the kernels quantize to */
+            for (int t = 0; ok && t < OWL_TYPE_COUNT; t++)
+                if (ctx->kt->act_quant[t])
+                    ok = alloc_f32((float **)&ctx->x_act[t], B,
+                                   (matmul_act_row_bytes(t, max_cols) + 3) / 4);
+            ok = ok && alloc_f32(&ctx->x_f16, B, (size_t)max_cols);
         }
         if (ok) {
             ctx->cell = owl_xreallocarray(NULL, B, sizeof *ctx->cell);
@@ -106,8 +107,7 @@ owl_status owl_context_new(owl_model *model, const owl_context_params *params,
     ctx->mm.max_cols = max_cols;
     ctx->mm.exact = p.exact;
     ctx->mm.max_rows = (int64_t)B;
-    ctx->mm.x_q8_0 = ctx->x_q8_0;
-    ctx->mm.x_q8_1 = ctx->x_q8_1;
+    memcpy(ctx->mm.x_act, ctx->x_act, sizeof ctx->x_act);
     ctx->mm.x_f16 = ctx->x_f16;
     *out = ctx;
     return OWL_OK;
@@ -129,8 +129,7 @@ void owl_context_free(owl_context *ctx) {
     owl_afree(ctx->mm_scratch);
     owl_afree(ctx->att_scores);
     owl_afree(ctx->att_q16);
-    owl_afree(ctx->x_q8_0);
-    owl_afree(ctx->x_q8_1);
+    for (int t = 0; t < OWL_TYPE_COUNT; t++) owl_afree(ctx->x_act[t]);
     owl_afree(ctx->x_f16);
     free(ctx->att_cells);
     free(ctx->cell);

@@ -41,7 +41,7 @@ struct owl_context {
     float *att_scores;    /* (T, N) */
     int32_t *att_cells;   /* (T, N) cells a row attends to */
     float *att_q16;       /* (T, D) a query rounded to f16 (f16 cache) */
-    void *x_q8_0, *x_q8_1; /* (B, quantized row of max cols) default path */
+    void *x_act[OWL_TYPE_COUNT]; /* (B, activation row of max cols) default path */
     float *x_f16;         /* (B, max cols) default path */
 
     /* outputs of the last decode */

@@ -290,8 +290,8 @@ static void test_matmul_type(int type, const kernel_table *kt, threadpool *pool)
     uint8_t xq0[7 * K * 2], xq1[7 * K * 2];
     float xh[7 * K], ye[7 * R];
     mc.exact = false;
-    mc.x_q8_0 = xq0;
-    mc.x_q8_1 = xq1;
+    mc.x_act[OWL_TYPE_Q8_0] = xq0;
+    mc.x_act[OWL_TYPE_Q8_1] = xq1;
     mc.x_f16 = xh;
     matmul_op oe = {ye, R, x, K, &w, false};
     mc.exact = true;
@@ -377,8 +377,8 @@ static void test_act_quant(void) {
     for (int k = 0; k < 3; k++) {
         const kernel_table *kt = kernels_variant(isas[k]);
         if (!kt) continue;
-        kt->act_q8_0(big, v0, 4096);
-        kt->act_q8_1(big, v1, 4096);
+        kt->act_quant[OWL_TYPE_Q8_0](big, v0, 4096);
+        kt->act_quant[OWL_TYPE_Q8_1](big, v1, 4096);
         CHECK(!memcmp(r0, v0, sizeof r0) && !memcmp(r1, v1, sizeof r1),
               "%s activation quantizers differ from the scalar ones", isas[k]);
     }
