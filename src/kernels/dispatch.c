@@ -41,15 +41,16 @@ static const kernel_table table_avx512 = {
     .isa = "avx512", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
     ROWDOT_AVX2, QDOT(avx2), F16KV(avx2), ACT_AVX2,
 };
-/* ... and with VNNI, the integer dots sum with vpdpbusd. The 16-row GEMM
- * of qgemm_avx512.c is left out of the table: on SmolLM2 with a 37-token
- * chat prompt it gave wrong logits (the reply "L'Etoile, la Cite, ..."
- * instead of "The capital of France is Paris."; cli_chat.sh checks this)
- * although test_kernels finds it bit-identical on its cases. Until the
- * case is found and tested, the default path uses qdot/qdot4. */
+/* ... and with VNNI, the integer dots sum with vpdpbusd, and prefill runs
+ * the 16-row GEMM of qgemm_avx512.c (bit-identical to the scalar
+ * references; its fp32 summation order differs from the row dots', which
+ * follow llama.cpp's AVX2 lanes, so the two may pick different tokens at
+ * a near-tie — as llama.cpp's own repacked GEMM and row dots do). */
 static const kernel_table table_avx512_vnni = {
     .isa = "avx512vnni", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
     ROWDOT_AVX2, QDOT(vnni), F16KV(avx2), ACT_AVX2,
+    .qgemm = {[OWL_TYPE_Q4_0] = qgemm_q4_0_vnni, [OWL_TYPE_Q4_1] = qgemm_q4_1_vnni,
+              [OWL_TYPE_Q8_0] = qgemm_q8_0_vnni},
 };
 #endif
 

@@ -70,11 +70,14 @@ grep -q 'too long for the context' "$T/refused.err" && ok || bad "the long messa
 same refused unrefused "a refused message changed the conversation"
 
 # the answer itself, greedy, on the default path (every thread count) and
-# the exact one: SmolLM2 knows this; a broken kernel on the default path
-# once answered "L'Etoile, la Cite, ..." here while shorter prompts passed
+# the exact one. The question is one whose reply has no near-tie: with
+# llama.cpp (llama-cpp-python 0.3.36) every step of "The capital of Japan is
+# Tokyo." has a top-2 logit gap of at least 0.94. "What is the capital of
+# France?" does not qualify: llama.cpp's first step is 'L' 24.74 vs 'The'
+# 24.65, and llama.cpp itself answers "L'Etoile, la Cite, ..." there.
 for flags in "-t 1" "-t 2" "--exact -t 1"; do
-    printf 'What is the capital of France?\n' | "$OWL_BIN" chat -m "$M" --temp 0 -n 24 $flags >"$T/paris" 2>/dev/null
-    grep -q "Paris" "$T/paris" && ok || bad "chat $flags: the capital of France is not Paris: $(head -c 200 "$T/paris")"
+    printf 'What is the capital of Japan?\n' | "$OWL_BIN" chat -m "$M" --temp 0 -n 24 $flags >"$T/tokyo" 2>/dev/null
+    grep -q "The capital of Japan is Tokyo" "$T/tokyo" && ok || bad "chat $flags: '$(head -c 200 "$T/tokyo")', llama.cpp 'The capital of Japan is Tokyo.'"
 done
 
 echo "$pass passed, $fail failed"
