@@ -19,13 +19,14 @@
 static const kernel_table table_scalar = {
     .isa = "scalar", .dot = dot_ref, .axpy = axpy_ref, .gemm_tile = gemm_tile_ref,
     QDOT(ref), F16KV(ref), .act_quant = {[OWL_TYPE_Q8_0] = act_quantize_q8_0, [OWL_TYPE_Q8_1] = act_quantize_q8_1},
-    .attn_f16 = attention_head_f16, .swiglu = swiglu_poly,
+    .attn_f16 = attention_head_f16, .swiglu = swiglu_poly, .rmsnorm = rmsnorm, .to_f16 = to_f16_ref,
 };
 #if defined(__x86_64__)
 #define ACT_AVX2                                                                 \
     .act_quant = {[OWL_TYPE_Q8_0] = act_quantize_q8_0_avx2,                        \
                   [OWL_TYPE_Q8_1] = act_quantize_q8_1_avx2},                       \
-    .attn_f16 = attention_head_f16_avx2, .swiglu = swiglu_poly_avx2
+    .attn_f16 = attention_head_f16_avx2, .swiglu = swiglu_poly_avx2,                 \
+    .rmsnorm = rmsnorm_avx2, .to_f16 = to_f16_avx2
 #define ROWDOT_AVX2                                                                   \
     .rowdot = {[OWL_TYPE_Q4_0] = rowdot_q4_0_avx2, [OWL_TYPE_Q4_1] = rowdot_q4_1_avx2, \
                [OWL_TYPE_Q8_0] = rowdot_q8_0_avx2, [OWL_TYPE_F16] = rowdot_f16_avx2,   \

@@ -1,8 +1,11 @@
-/* elementwise.c — RMSNorm, softmax and SwiGLU, scalar. They are a small
- * share of the work next to the matmuls, so one plain version serves. */
+/* elementwise.c — RMSNorm, softmax, SwiGLU and the f16 rounding of a row,
+ * scalar: the references (and the exact path's versions). The default path
+ * reaches the vector variants of rmsnorm, swiglu and to_f16 through the
+ * kernel table. */
 #include <math.h>
 
 #include "kernels.h"
+#include "../base/f16.h"
 #include "exp_poly.h"
 
 void rmsnorm(float *o, const float *x, const float *restrict w, int64_t n, float eps) {
@@ -11,6 +14,10 @@ void rmsnorm(float *o, const float *x, const float *restrict w, int64_t n, float
     const float mean = (float)(ss / (double)n);
     const float r = 1.0f / sqrtf(mean + eps);
     for (int64_t i = 0; i < n; i++) o[i] = (x[i] * r) * w[i];
+}
+
+void to_f16_ref(uint16_t *restrict dst, const float *restrict x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = f32_to_f16(x[i]);
 }
 
 void softmax(float *x, int64_t n) {

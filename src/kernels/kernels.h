@@ -72,6 +72,12 @@ typedef struct kernel_table {
     /* f16 KV cache: dot of an f16 row with f32, and y += a * f16 row */
     float (*dot_f16)(const uint16_t *restrict a, const float *restrict x, int64_t n);
     void (*axpy_f16)(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
+    /* rmsnorm (elementwise.c) or a variant summing the squares in four
+     * double lanes (the same result but for the last bits of the double
+     * sum); the default path's */
+    void (*rmsnorm)(float *o, const float *x, const float *restrict w, int64_t n, float eps);
+    /* dst(n) = x rounded to f16 (round to nearest even): the KV cache store */
+    void (*to_f16)(uint16_t *restrict dst, const float *restrict x, int64_t n);
     /* swiglu_poly, or a variant giving the same bits faster (default path) */
     void (*swiglu)(float *o, const float *g, const float *restrict u, int64_t n);
     /* attention_head_f16, or a variant giving the same bits faster */
@@ -126,6 +132,9 @@ void attention_head_f16_avx2(float *restrict out, const float *restrict q, const
                              int32_t N, int32_t D, float scale, float *restrict scores,
                              float *restrict q16, const struct kernel_table *kt);
 float dot_avx2(const float *restrict a, const float *restrict b, int64_t n);
+void rmsnorm_avx2(float *o, const float *x, const float *restrict w, int64_t n, float eps);
+void to_f16_ref(uint16_t *restrict dst, const float *restrict x, int64_t n);
+void to_f16_avx2(uint16_t *restrict dst, const float *restrict x, int64_t n);
 void axpy_avx2(float *restrict y, float a, const float *restrict x, int64_t n);
 void gemm_tile_avx2(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,
                     int64_t B, const float *restrict w, ptrdiff_t ldw, int64_t R, int64_t n,

@@ -135,6 +135,10 @@ static void step_worker(void *arg, int ith, int nth) {
     const int64_t C = hp->n_embd, QD = (int64_t)hp->n_head * hp->head_dim,
                   KD = (int64_t)hp->n_head_kv * hp->head_dim, F = hp->n_ff;
     const int64_t i0 = f->n_items * ith / nth, i1 = f->n_items * (ith + 1) / nth;
+    /* the exact path keeps the reference rmsnorm, the default one the
+     * table's (vector) variant */
+    void (*norm)(float *, const float *, const float *restrict, int64_t, float) =
+        ctx->params.exact ? rmsnorm : ctx->kt->rmsnorm;
     if (f->st == STEP_ATTN) {
         attn_items(f, i0, i1, ith);
         return;
@@ -160,7 +164,7 @@ static void step_worker(void *arg, int ith, int nth) {
             break;
         }
         case STEP_NORM_ATTN:
-            rmsnorm(ctx->xn + b * C, ctx->x + b * C, l->attn_norm.data, C, hp->norm_eps);
+            norm(ctx->xn + b * C, ctx->x + b * C, l->attn_norm.data, C, hp->norm_eps);
             break;
         case STEP_ROPE_KV: {
             const float *cs = ctx->rope_cs + b * hp->n_rot;
@@ -184,16 +188,14 @@ static void step_worker(void *arg, int ith, int nth) {
                 memcpy(kc, ctx->k + b * KD, sizeof(float) * (size_t)KD);
                 memcpy(vc, ctx->v + b * KD, sizeof(float) * (size_t)KD);
             } else {
-                for (int64_t i = 0; i < KD; i++) {
-                    ((uint16_t *)kc)[i] = f32_to_f16(ctx->k[b * KD + i]);
-                    ((uint16_t *)vc)[i] = f32_to_f16(ctx->v[b * KD + i]);
-                }
+                ctx->kt->to_f16(kc, ctx->k + b * KD, KD);
+                ctx->kt->to_f16(vc, ctx->v + b * KD, KD);
             }
             break;
         }
         case STEP_NORM_FFN:
             add_bias(ctx->x + b * C, &l->bo); /* x += att · Wo^T was added before */
-            rmsnorm(ctx->xn + b * C, ctx->x + b * C, l->ffn_norm.data, C, hp->norm_eps);
+            norm(ctx->xn + b * C, ctx->x + b * C, l->ffn_norm.data, C, hp->norm_eps);
             break;
         case STEP_SWIGLU:
             if (ctx->params.exact)
@@ -202,8 +204,8 @@ static void step_worker(void *arg, int ith, int nth) {
                 ctx->kt->swiglu(ctx->ff_gate + b * F, ctx->ff_gate + b * F, ctx->ff_up + b * F, F);
             break;
         case STEP_NORM_OUT:
-            rmsnorm(ctx->xn + b * C, ctx->x + (int64_t)f->out_rows[b] * C, w->output_norm.data, C,
-                    hp->norm_eps);
+            norm(ctx->xn + b * C, ctx->x + (int64_t)f->out_rows[b] * C, w->output_norm.data, C,
+                 hp->norm_eps);
             break;
         case STEP_ATTN:
             break;

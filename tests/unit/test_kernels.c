@@ -573,6 +573,43 @@ static void test_qgemm(const kernel_table *kt) {
     }
 }
 
+/* the table's rmsnorm: within 1 ulp of the reference (its double sum
+ * runs in another order), in place too; to_f16: the reference's bits,
+ * with values that round to even, subnormals, infinities */
+static void test_norm_f16(const kernel_table *kt) {
+    enum { N = 2053 };
+    static float x[N], w[N], a[N], b[N];
+    static uint16_t h0[N], h1[N];
+    fill(x, N);
+    fill(w, N);
+    x[3] = 1e-6f;
+    for (int64_t n = 1; n <= N; n = n < 40 ? n + 1 : n * 3 + 1) {
+        rmsnorm(a, x, w, n, 1e-5f);
+        kt->rmsnorm(b, x, w, n, 1e-5f);
+        int bad = 0;
+        for (int64_t i = 0; i < n; i++) {
+            float d = fabsf(a[i] - b[i]), u = nextafterf(fabsf(a[i]), INFINITY) - fabsf(a[i]);
+            bad += d > u;
+        }
+        memcpy(b, x, sizeof(float) * (size_t)n);
+        kt->rmsnorm(b, b, w, n, 1e-5f);
+        float c[N];
+        kt->rmsnorm(c, x, w, n, 1e-5f);
+        CHECK(bad == 0 && memcmp(b, c, sizeof(float) * (size_t)n) == 0,
+              "%s rmsnorm n=%lld: %d values more than 1 ulp from the reference, or in place differs",
+              kt->isa, (long long)n, bad);
+    }
+    for (int i = 0; i < N; i++) x[i] = (float)ldexp(frand(), (i % 60) - 30);
+    x[0] = 1.0f + 1.0f / 2048; /* a tie: rounds to even (1.0) */
+    x[1] = 65520.0f;           /* rounds up to infinity */
+    x[2] = -INFINITY;
+    x[4] = 3e-8f;              /* an f16 subnormal */
+    to_f16_ref(h0, x, N);
+    kt->to_f16(h1, x, N);
+    CHECK(memcmp(h0, h1, sizeof h0) == 0 && h0[0] == 0x3c00 && h0[1] == 0x7c00,
+          "%s to_f16 differs from the reference", kt->isa);
+}
+
 int main(void) {
     static const char *isas[] = {"scalar", "avx2", "avx512", "avx512vnni"};
     printf("dispatch chose: %s\n", kernels_get()->isa);
@@ -590,6 +627,7 @@ int main(void) {
         test_qdot(kt);
         test_qgemm(kt);
         test_swiglu_poly(kt);
+        test_norm_f16(kt);
         test_attention_f16(kt, 32);
         test_attention_f16(kt, 64);
     }
