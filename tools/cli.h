@@ -15,6 +15,7 @@ int cmd_pull(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
 
 /* TYPE is one that `owl quantize` takes (q8_0, q4_k_m, f16, ...). */
 bool quantize_type_known(const char *name);

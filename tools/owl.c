@@ -17,6 +17,7 @@ static const struct {
     {"quantize", cmd_quantize, "rewrite a model's weights in another type (q4_0, q4_k_m, ...)"},
     {"convert", cmd_convert, "write a Hugging Face model folder as a GGUF file (--quant q8_0, ...)"},
     {"bench", cmd_bench, "prompt and generation speed in tokens/s, llama-bench style"},
+    {"perplexity", cmd_perplexity, "perplexity of a text and KL-divergence from a base run, llama-perplexity style"},
 };
 
 static void usage(FILE *f) {
