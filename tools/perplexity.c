@@ -256,6 +256,18 @@ static int base_open(base_file *b, const char *path) {
         if (b->tokens[i] < 0 || b->tokens[i] >= n_vocab)
             return cli_fail(CMD, "'%s': token %zu is %d, out of the vocabulary [0, %d)", path, i, b->tokens[i],
                             n_vocab);
+    /* every row's scale and floor, checked now rather than after hours of decoding */
+    const long rows_at = ftell(b->f);
+    const size_t n_rows = (size_t)n_chunk * (n_ctx - 1 - n_ctx / 2), row_bytes = 2 * row_u16(n_vocab);
+    for (size_t i = 0; i < n_rows; i++) {
+        float h[2];
+        if (fseek(b->f, rows_at + (long)(i * row_bytes), SEEK_SET) != 0 || fread(h, sizeof h[0], 2, b->f) != 2)
+            return cli_fail(CMD, "cannot read '%s'", path);
+        if (!isfinite(h[0]) || h[0] < 0 || !isfinite(h[1]) || h[1] > 0)
+            return cli_fail(CMD, "'%s': row %zu holds no log-probabilities (scale %g, floor %g)", path, i,
+                            (double)h[0], (double)h[1]);
+    }
+    if (fseek(b->f, rows_at, SEEK_SET) != 0) return cli_fail(CMD, "cannot read '%s'", path);
     b->n_ctx = n_ctx;
     b->n_vocab = n_vocab;
     b->n_chunk = n_chunk;
@@ -415,8 +427,8 @@ static int kld_row(void *user, int32_t c, int32_t pos, const float *l) {
     float scale, min_lp;
     memcpy(&scale, b, sizeof scale);
     memcpy(&min_lp, b + 2, sizeof min_lp);
-    if (!isfinite(scale) || scale < 0 || !isfinite(min_lp) || min_lp > 0)
-        return cli_fail(CMD, "'%s': chunk %d, position %d holds no valid log-probabilities (scale %g, min %g)",
+    if (!isfinite(scale) || scale < 0 || !isfinite(min_lp) || min_lp > 0) /* it changed since base_open */
+        return cli_fail(CMD, "'%s': chunk %d, position %d holds no log-probabilities (scale %g, floor %g)",
                         st->base->path, c + 1, pos, (double)scale, (double)min_lp);
     owl_token next = r->tokens[(size_t)c * (size_t)r->n_ctx + (size_t)pos + 1];
     float dp;
