@@ -1,10 +1,12 @@
-/* threadpool.c — persistent workers, generation counter, spin then sleep. */
+/* threadpool.c — persistent workers, a job as chunks taken by whichever
+ * thread is running, spin then sleep. */
 #define _GNU_SOURCE
 #include "threadpool.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -17,12 +19,18 @@ struct threadpool {
     pthread_t *threads;          /* (n - 1) workers */
     pthread_mutex_t mu;
     pthread_cond_t cv;           /* workers sleep here for the next job */
-    pthread_cond_t done_cv;      /* the caller sleeps here for the last worker */
-    atomic_uint gen;             /* bumped once per job */
-    atomic_int pending;          /* workers still running the job */
+    pthread_cond_t done_cv;      /* the caller sleeps here for the last chunk */
+    /* the job: generation (high 32 bits) and next chunk to take (low 32);
+     * a chunk is taken by compare-and-swap on the whole word, so a worker
+     * that slept through a job can never take a chunk of the next one with
+     * the last one's parameters */
+    _Atomic uint64_t ticket;
+    atomic_int n_chunks;
+    atomic_int done;             /* chunks finished */
+    _Atomic(threadpool_fn) fn;   /* one of the two is set */
+    _Atomic(threadpool_chunk_fn) cfn;
+    _Atomic(void *) arg;
     atomic_int stop;
-    threadpool_fn fn;
-    void *arg;
 };
 
 /* Waiting, on both sides: spin with PAUSE (a job usually follows within
@@ -31,6 +39,37 @@ struct threadpool {
  * sleep on a condition variable. */
 enum { SPIN_PAUSE = 2000, SPIN_YIELD = 200 };
 
+static inline void cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Takes and runs chunks of the current job until none is left. */
+static void take_chunks(threadpool *p, int ith) {
+    for (;;) {
+        uint64_t t = atomic_load(&p->ticket);
+        const int64_t c = (int64_t)(uint32_t)t;
+        const int n = atomic_load(&p->n_chunks);
+        if (c >= n) return;
+        threadpool_fn fn = atomic_load(&p->fn);
+        threadpool_chunk_fn cfn = atomic_load(&p->cfn);
+        void *arg = atomic_load(&p->arg);
+        /* success means the ticket did not move since the parameters were
+         * read: they belong to this job (run() closes a job's ticket before
+         * it writes the next job's parameters) */
+        if (!atomic_compare_exchange_weak(&p->ticket, &t, t + 1)) continue;
+        if (cfn) cfn(arg, (int)c, n, ith);
+        else fn(arg, (int)c, n);
+        if (atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel) + 1 == n) {
+            /* the last chunk wakes the caller if it went to sleep */
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
 typedef struct { threadpool *p; int ith; } worker_arg;
 
 static void *worker_main(void *v) {
@@ -38,16 +77,14 @@ static void *worker_main(void *v) {
     threadpool *p = wa->p;
     int ith = wa->ith;
     free(wa);
-    unsigned seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        unsigned g;
+        uint32_t g;
         int spins = 0;
-        while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
+        while ((g = (uint32_t)(atomic_load_explicit(&p->ticket, memory_order_acquire) >> 32)) == seen &&
                !atomic_load(&p->stop)) {
             if (++spins < SPIN_PAUSE) {
-#if defined(__x86_64__)
-                __builtin_ia32_pause();
-#endif
+                cpu_relax();
                 continue;
             }
             if (spins < SPIN_PAUSE + SPIN_YIELD) { /* oversubscribed: let others run */
@@ -55,19 +92,13 @@ static void *worker_main(void *v) {
                 continue;
             }
             pthread_mutex_lock(&p->mu);
-            while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
+            while ((uint32_t)(atomic_load(&p->ticket) >> 32) == seen && !atomic_load(&p->stop))
                 pthread_cond_wait(&p->cv, &p->mu);
             pthread_mutex_unlock(&p->mu);
         }
         if (atomic_load(&p->stop)) break;
         seen = g;
-        p->fn(p->arg, ith, p->n);
-        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
-            /* the last one out wakes the caller if it went to sleep */
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done_cv);
-            pthread_mutex_unlock(&p->mu);
-        }
+        take_chunks(p, ith);
     }
     return NULL;
 }
@@ -116,30 +147,49 @@ void threadpool_free(threadpool *p) {
 
 int threadpool_size(const threadpool *p) { return p ? p->n : 1; }
 
-void threadpool_run(threadpool *p, threadpool_fn fn, void *arg) {
-    if (!p || p->n == 1) { fn(arg, 0, 1); return; }
-    p->fn = fn;
-    p->arg = arg;
-    atomic_store_explicit(&p->pending, p->n - 1, memory_order_release);
+static void run(threadpool *p, threadpool_fn fn, threadpool_chunk_fn cfn, void *arg, int n) {
+    /* close the last job's ticket before its parameters are replaced: a
+     * worker that read the old ticket and then a new parameter finds its
+     * compare-and-swap failing (every access here is sequentially
+     * consistent, so the close is ordered before the parameter writes) */
+    const uint64_t g = atomic_load(&p->ticket) >> 32;
+    atomic_store(&p->ticket, (g << 32) | 0xffffffffu);
+    atomic_store(&p->fn, fn);
+    atomic_store(&p->cfn, cfn);
+    atomic_store(&p->arg, arg);
+    atomic_store(&p->n_chunks, n);
+    atomic_store(&p->done, 0);
     pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->gen, 1, memory_order_acq_rel);
+    atomic_store(&p->ticket, ((g + 1) & 0xffffffffu) << 32);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    fn(arg, 0, p->n);
-    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+    take_chunks(p, 0);
+    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n; spins++) {
         if (spins < SPIN_PAUSE) {
-#if defined(__x86_64__)
-            __builtin_ia32_pause();
-#endif
+            cpu_relax();
         } else if (spins < SPIN_PAUSE + SPIN_YIELD) {
             sched_yield();
         } else {
             pthread_mutex_lock(&p->mu);
-            while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0)
+            while (atomic_load_explicit(&p->done, memory_order_acquire) < n)
                 pthread_cond_wait(&p->done_cv, &p->mu);
             pthread_mutex_unlock(&p->mu);
         }
     }
+}
+
+void threadpool_run(threadpool *p, threadpool_fn fn, void *arg) {
+    if (!p || p->n == 1) { fn(arg, 0, 1); return; }
+    run(p, fn, NULL, arg, p->n);
+}
+
+void threadpool_run_chunks(threadpool *p, threadpool_chunk_fn fn, void *arg, int n_chunks) {
+    if (n_chunks <= 0) return;
+    if (!p || p->n == 1 || n_chunks == 1) {
+        for (int c = 0; c < n_chunks; c++) fn(arg, c, n_chunks, 0);
+        return;
+    }
+    run(p, NULL, fn, arg, n_chunks);
 }
 
 int owl_cpu_count(void) {

@@ -1,9 +1,9 @@
 /* matmul.c — the threaded matmul over weights of any dtype; see matmul.h.
  *
  * Work is counted in units of weight rows (MATMUL_TILE_ROWS), concatenated
- * over the ops, and thread ith takes the contiguous range
- * [ith*U/nth, (ith+1)*U/nth) of units, so neighbouring rows (and their
- * bytes in the map) stay on one thread. On the default path a first pass
+ * over the ops, and cut into a few contiguous chunks per thread (so
+ * neighbouring rows, and their bytes in the map, stay together), taken by
+ * whichever thread is free (base/threadpool.h). On the default path a first pass
  * over the pool prepares x (quantized or f16-rounded rows, split by rows). */
 #include "matmul.h"
 
@@ -47,6 +47,7 @@ typedef struct mm_job {
     const void *xin[MATMUL_MAX_OPS]; /* what each op reads as x */
     size_t xin_row[MATMUL_MAX_OPS];  /* bytes per row of xin (MM_QDOT) */
     bool need[OWL_TYPE_COUNT]; /* activation types the prep pass makes */
+    int64_t units;             /* of all ops */
     bool need_f16;
 } mm_job;
 
@@ -142,13 +143,13 @@ static void mm_rows(const mm_job *job, int i, int64_t r0, int64_t r1, float *scr
     }
 }
 
-static void mm_worker(void *arg, int ith, int nth) {
+/* chunk c of n: units [c*U/n, (c+1)*U/n), on thread ith */
+static void mm_worker(void *arg, int c, int n, int ith) {
     const mm_job *job = arg;
     const matmul_ctx *mc = job->mc;
     float *scratch = mc->scratch + (size_t)ith * matmul_scratch_per_thread(mc->max_cols);
-    int64_t U = 0;
-    for (int i = 0; i < job->n_ops; i++) U += op_units(&job->ops[i]);
-    int64_t u0 = U * ith / nth, u1 = U * (ith + 1) / nth;
+    const int64_t U = job->units;
+    int64_t u0 = U * c / n, u1 = U * (c + 1) / n;
     int64_t start = 0; /* first unit of op i */
     for (int i = 0; i < job->n_ops && start < u1; i++) {
         const matmul_op *op = &job->ops[i];
@@ -212,5 +213,10 @@ void matmul(const matmul_ctx *mc, int64_t B, const matmul_op *ops, int n_ops) {
         else
             threadpool_run(mc->pool, prep_worker, &job);
     }
-    threadpool_run(mc->pool, mm_worker, &job);
+    /* a few chunks per thread: whichever thread is running takes the next,
+     * so one the OS has descheduled delays only the chunk it holds */
+    for (int i = 0; i < n_ops; i++) job.units += op_units(&ops[i]);
+    int64_t nc = (int64_t)threadpool_size(mc->pool) * 4;
+    if (nc > job.units) nc = job.units;
+    threadpool_run_chunks(mc->pool, mm_worker, &job, (int)nc);
 }
