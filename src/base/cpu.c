@@ -49,6 +49,8 @@ const cpu_features *cpu_get(void) {
         if (isa && strcmp(isa, "scalar") == 0) memset(&f, 0, sizeof f);
         if (isa && strcmp(isa, "avx2") == 0)
             f.avx512f = f.avx512bw = f.avx512vl = f.avx512vnni = f.avx512bf16 = false;
+        /* the levels below avx512bf16 (dispatch.c), for tests and benchmarks */
+        if (isa && (strcmp(isa, "avx512") == 0 || strcmp(isa, "avx512vnni") == 0)) f.avx512bf16 = false;
         feats = f;
         ready = 1;
     }

@@ -9,7 +9,8 @@ typedef struct cpu_features {
     bool avx512f, avx512bw, avx512vl, avx512vnni, avx512bf16;
 } cpu_features;
 
-/* Detected features; OWL_ISA=scalar|avx2|avx512 in the environment caps them. */
+/* Detected features; OWL_ISA=scalar|avx2|avx512|avx512vnni in the
+ * environment caps them (the last two only drop AVX512-BF16). */
 const cpu_features *cpu_get(void);
 
 #endif

@@ -46,7 +46,7 @@ size_t qgemm_scratch_bytes(int64_t n, int64_t B);
 typedef void (*act_quant_fn)(const float *restrict x, void *restrict dst, int64_t n);
 
 typedef struct kernel_table {
-    const char *isa; /* "scalar", "avx2", "avx512", "avx512vnni" */
+    const char *isa; /* "scalar", "avx2", "avx512", "avx512vnni", "avx512bf16" */
     float (*dot)(const float *restrict a, const float *restrict b, int64_t n);
     /* y[i] += a * x[i] */
     void (*axpy)(float *restrict y, float a, const float *restrict x, int64_t n);
@@ -89,7 +89,8 @@ typedef struct kernel_table {
 
 /* The table for this CPU (filled once, thread-safe). */
 const kernel_table *kernels_get(void);
-/* The table of one ISA ("scalar", "avx2", "avx512", "avx512vnni"), or
+/* The table of one ISA ("scalar", "avx2", "avx512", "avx512vnni",
+ * "avx512bf16"), or
  * NULL when this CPU (or OWL_ISA) does not allow it. For tests and
  * benchmarks. */
 const kernel_table *kernels_variant(const char *isa);
@@ -113,6 +114,11 @@ float qdot_q8_0_q8_0_ref(const void *restrict w, const void *restrict xq, int64_
 void qdot4_q4_0_q8_0_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q4_1_q8_1_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q8_0_q8_0_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+/* BF16 weights (bf16.c): x(n) -> bf16 as llama.cpp rounds it, and the
+ * bf16 x bf16 dot as vdpbf16ps computes it, any n */
+void act_quantize_bf16(const float *restrict x, void *restrict dst, int64_t n);
+float qdot_bf16_ref(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_bf16_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 float dot_f16_ref(const uint16_t *restrict a, const float *restrict x, int64_t n);
 void axpy_f16_ref(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
 
@@ -162,6 +168,16 @@ void qgemm_q4_1_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, s
 void qgemm_q8_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
                      int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
                      void *scratch);
+void act_quantize_bf16_avx2(const float *restrict x, void *restrict dst, int64_t n);
+float qdot_bf16_avx2(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_bf16_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+float rowdot_bf16_avx2(const void *restrict row, const float *restrict x, int64_t n);
+void act_quantize_bf16_avx512(const float *restrict x, void *restrict dst, int64_t n);
+float qdot_bf16_avx512bf16(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_bf16_avx512bf16(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qgemm_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                           int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n,
+                           bool add, void *scratch);
 float dot_avx512(const float *restrict a, const float *restrict b, int64_t n);
 void axpy_avx512(float *restrict y, float a, const float *restrict x, int64_t n);
 void gemm_tile_avx512(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,

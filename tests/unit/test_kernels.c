@@ -611,7 +611,7 @@ static void test_norm_f16(const kernel_table *kt) {
 }
 
 int main(void) {
-    static const char *isas[] = {"scalar", "avx2", "avx512", "avx512vnni"};
+    static const char *isas[] = {"scalar", "avx2", "avx512", "avx512vnni", "avx512bf16"};
     printf("dispatch chose: %s\n", kernels_get()->isa);
     for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
         const kernel_table *kt = kernels_variant(isas[i]);

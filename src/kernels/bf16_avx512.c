@@ -1,0 +1,181 @@
+/* bf16_avx512.c — the BF16 default path (bf16.c) with AVX-512: the
+ * activation rounding (AVX-512F/BW, integer arithmetic: llama.cpp's
+ * scalar formula 16 at a time) and the dots, four-row dots and prefill
+ * GEMM with vdpbf16ps (AVX512-BF16). dispatch.c uses the dots only on
+ * CPUs with AVX512-BF16.
+ *
+ * Each result is one zmm accumulator fed 32 elements at a time in order
+ * (a masked load, zeros beyond n, for the last group) and summed by the
+ * halving tree of bf16.c: bit-identical to qdot_bf16_ref. The GEMM keeps
+ * a block of activation rows in L2 and, for every four weight rows (in
+ * L1), runs 4 x 4 register tiles (1 x 16, 2 x 8, 3 x 4 for one to three
+ * rows, as in decoding); the 16 accumulators of a tile are summed
+ * together by a transposed form of the same tree (each add combines the
+ * same two partial sums the one-row tree does). */
+#include "kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AI static inline __attribute__((always_inline))
+
+void act_quantize_bf16_avx512(const float *restrict x, void *restrict dst, int64_t n) {
+    uint16_t *y = dst;
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
+    const __m512i quiet = _mm512_set1_epi32(64);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512i u = _mm512_maskz_loadu_epi32(m, x + i);
+        __m512i hi = _mm512_srli_epi32(u, 16);
+        __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, abs), inf);
+        __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(hi, one)));
+        r = _mm512_mask_blend_epi32(nan, _mm512_srli_epi32(r, 16), _mm512_or_si512(hi, quiet));
+        _mm256_mask_storeu_epi16(y + i, m, _mm512_cvtepi32_epi16(r));
+    }
+}
+
+static inline __m512bh ld(const uint8_t *p) { return (__m512bh)_mm512_loadu_si512(p); }
+static inline __m512bh ldm(__mmask32 m, const uint8_t *p) {
+    return (__m512bh)_mm512_maskz_loadu_epi16(m, p);
+}
+
+/* the tree of bf16.c on one accumulator */
+static inline float hsum16(__m512 v) {
+    __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* The tree on 16 accumulators at once: lane 4q + k of the result is the
+ * sum of a[q + 4k]. Level by level each add pairs lanes j and j+8 (then
+ * j+4, j+2, j+1) of one accumulator, as hsum16 does. */
+AI __m512 hsum16x16(const __m512 a[16]) {
+    __m512 c[8], e[4], g[2];
+    for (int i = 0; i < 8; i++) /* c[i]: a[2i] lanes 0-7, a[2i+1] lanes 8-15 */
+        c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0x44),
+                             _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0xee));
+    for (int i = 0; i < 4; i++) /* e[i]: quarter q holds a[4i + q] */
+        e[i] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * i], c[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(c[2 * i], c[2 * i + 1], 0xdd));
+    for (int i = 0; i < 2; i++) { /* g[i]: quarter q, pairs a[8i + q], a[8i + 4 + q] */
+        __m512d lo = _mm512_unpacklo_pd(_mm512_castps_pd(e[2 * i]), _mm512_castps_pd(e[2 * i + 1]));
+        __m512d hi = _mm512_unpackhi_pd(_mm512_castps_pd(e[2 * i]), _mm512_castps_pd(e[2 * i + 1]));
+        g[i] = _mm512_add_ps(_mm512_castpd_ps(lo), _mm512_castpd_ps(hi));
+    }
+    return _mm512_add_ps(_mm512_shuffle_ps(g[0], g[1], 0x88), _mm512_shuffle_ps(g[0], g[1], 0xdd));
+}
+
+/* y[m*ldy + r] (+)= dot(weight row r, activation row m) for m < MB, r < NR,
+ * MB * NR <= 16; w, x point at the first rows, rs, xs bytes apart */
+AI void tile(float *restrict y, ptrdiff_t ldy, const uint8_t *w, size_t rs, const uint8_t *x,
+             size_t xs, int64_t n, bool add, const int MB, const int NR) {
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; k++) acc[k] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512bh xv[4];
+#pragma GCC unroll 4
+        for (int m = 0; m < MB; m++) xv[m] = ld(x + m * xs + 2 * i);
+#pragma GCC unroll 16
+        for (int r = 0; r < NR; r++) {
+            __m512bh wv = ld(w + r * rs + 2 * i);
+#pragma GCC unroll 4
+            for (int m = 0; m < MB; m++) acc[m * NR + r] = _mm512_dpbf16_ps(acc[m * NR + r], wv, xv[m]);
+        }
+    }
+    if (i < n) {
+        __mmask32 mk = (__mmask32)((1u << (n - i)) - 1);
+        __m512bh xv[4];
+#pragma GCC unroll 4
+        for (int m = 0; m < MB; m++) xv[m] = ldm(mk, x + m * xs + 2 * i);
+#pragma GCC unroll 16
+        for (int r = 0; r < NR; r++) {
+            __m512bh wv = ldm(mk, w + r * rs + 2 * i);
+#pragma GCC unroll 4
+            for (int m = 0; m < MB; m++) acc[m * NR + r] = _mm512_dpbf16_ps(acc[m * NR + r], wv, xv[m]);
+        }
+    }
+    /* result lane L = m*NR + r comes from a[L/4 + 4*(L%4)] */
+    __m512 a[16];
+#pragma GCC unroll 16
+    for (int L = 0; L < 16; L++) a[L / 4 + 4 * (L % 4)] = acc[L];
+    float out[16];
+    _mm512_storeu_ps(out, hsum16x16(a));
+#pragma GCC unroll 4
+    for (int m = 0; m < MB; m++)
+#pragma GCC unroll 16
+        for (int r = 0; r < NR; r++) {
+            float *o = y + m * ldy + r;
+            *o = add ? *o + out[m * NR + r] : out[m * NR + r];
+        }
+}
+
+float qdot_bf16_avx512bf16(const void *restrict w, const void *restrict xq, int64_t n) {
+    const uint8_t *a = w, *b = xq;
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) acc = _mm512_dpbf16_ps(acc, ld(a + 2 * i), ld(b + 2 * i));
+    if (i < n) {
+        __mmask32 mk = (__mmask32)((1u << (n - i)) - 1);
+        acc = _mm512_dpbf16_ps(acc, ldm(mk, a + 2 * i), ldm(mk, b + 2 * i));
+    }
+    return hsum16(acc);
+}
+
+void qdot4_bf16_avx512bf16(const void *restrict w, const void *restrict xq, size_t xs,
+                           float out[4], int64_t n) {
+    tile(out, 1, w, 0, xq, xs, n, false, 4, 1);
+}
+
+/* every weight row against MB activation rows, NR rows at a time, then
+ * fewer */
+AI void rows(float *restrict y, ptrdiff_t ldy, const uint8_t *w, size_t rs, int64_t R,
+             const uint8_t *x, size_t xs, int64_t n, bool add, const int MB, const int NR) {
+    int64_t r = 0;
+    for (; r + NR <= R; r += NR) tile(y + r, ldy, w + r * rs, rs, x, xs, n, add, MB, NR);
+    for (; r + 4 <= R; r += 4) tile(y + r, ldy, w + r * rs, rs, x, xs, n, add, MB, 4);
+    for (; r < R; r++) tile(y + r, ldy, w + r * rs, rs, x, xs, n, add, MB, 1);
+}
+
+/* activation rows [b0, b1) against weight rows [r0, r0 + NR), MB = 4
+ * at a time and then the rest */
+AI void block(float *restrict y, ptrdiff_t ldy, const uint8_t *w, size_t rs, const uint8_t *x,
+              size_t xs, int64_t b0, int64_t b1, int64_t n, bool add, const int NR) {
+    int64_t b = b0;
+    for (; b + 4 <= b1; b += 4) tile(y + b * ldy, ldy, w, rs, x + b * xs, xs, n, add, 4, NR);
+    switch (b1 - b) {
+    case 3: tile(y + b * ldy, ldy, w, rs, x + b * xs, xs, n, add, 3, NR); break;
+    case 2: tile(y + b * ldy, ldy, w, rs, x + b * xs, xs, n, add, 2, NR); break;
+    case 1: tile(y + b * ldy, ldy, w, rs, x + b * xs, xs, n, add, 1, NR); break;
+    default: break;
+    }
+}
+
+void qgemm_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                           int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n,
+                           bool add, void *scratch) {
+    (void)scratch;
+    const uint8_t *wp = w, *xp = xq;
+    switch (B) { /* decoding: many weight rows per pass over x */
+    case 1: rows(y, ldy, wp, rs, R, xp, xs, n, add, 1, 16); return;
+    case 2: rows(y, ldy, wp, rs, R, xp, xs, n, add, 2, 8); return;
+    case 3: rows(y, ldy, wp, rs, R, xp, xs, n, add, 3, 4); return;
+    default: break;
+    }
+    /* activation rows in blocks of about 256 KiB, which stay in L2 while
+     * every group of four weight rows (in L1) passes over them */
+    int64_t bc = ((int64_t)(256 << 10) / (2 * (n > 0 ? n : 1))) & ~(int64_t)3;
+    if (bc < 4) bc = 4;
+    for (int64_t b0 = 0; b0 < B; b0 += bc) {
+        int64_t b1 = B - b0 < bc ? B : b0 + bc;
+        int64_t r = 0;
+        for (; r + 4 <= R; r += 4) block(y + r, ldy, wp + r * rs, rs, xp, xs, b0, b1, n, add, 4);
+        for (; r < R; r++) block(y + r, ldy, wp + r * rs, rs, xp, xs, b0, b1, n, add, 1);
+    }
+}
+
+#endif /* __x86_64__ */
