@@ -13,29 +13,40 @@
 #include "kernels.h"
 #include "../base/cpu.h"
 
-#define QDOT(suffix, bf)                                                         \
+/* bf: the BF16 dots; ksuffix: the K-quant dots (qdot_k*.c) */
+#define QDOT(suffix, bf, ksuffix)                                                \
     .qdot = {[OWL_TYPE_Q4_0] = qdot_q4_0_q8_0_##suffix,                          \
              [OWL_TYPE_Q4_1] = qdot_q4_1_q8_1_##suffix,                          \
              [OWL_TYPE_Q8_0] = qdot_q8_0_q8_0_##suffix,                          \
-             [OWL_TYPE_BF16] = qdot_bf16_##bf},                                  \
+             [OWL_TYPE_BF16] = qdot_bf16_##bf,                                   \
+             [OWL_TYPE_Q5_0] = qdot_q5_0_q8_0_##suffix,                          \
+             [OWL_TYPE_Q4_K] = qdot_q4_K_q8_K_##ksuffix,                         \
+             [OWL_TYPE_Q5_K] = qdot_q5_K_q8_K_##ksuffix,                         \
+             [OWL_TYPE_Q6_K] = qdot_q6_K_q8_K_##ksuffix},                        \
     .qdot4 = {[OWL_TYPE_Q4_0] = qdot4_q4_0_q8_0_##suffix,                        \
               [OWL_TYPE_Q4_1] = qdot4_q4_1_q8_1_##suffix,                        \
               [OWL_TYPE_Q8_0] = qdot4_q8_0_q8_0_##suffix,                        \
-              [OWL_TYPE_BF16] = qdot4_bf16_##bf}
+              [OWL_TYPE_BF16] = qdot4_bf16_##bf,                                 \
+              [OWL_TYPE_Q5_0] = qdot4_q5_0_q8_0_##suffix,                        \
+              [OWL_TYPE_Q4_K] = qdot4_q4_K_q8_K_##ksuffix,                       \
+              [OWL_TYPE_Q5_K] = qdot4_q5_K_q8_K_##ksuffix,                       \
+              [OWL_TYPE_Q6_K] = qdot4_q6_K_q8_K_##ksuffix}
 #define F16KV(suffix) .dot_f16 = dot_f16_##suffix, .axpy_f16 = axpy_f16_##suffix
 
 static const kernel_table table_scalar = {
     .isa = "scalar", .dot = dot_ref, .axpy = axpy_ref, .gemm_tile = gemm_tile_ref,
-    QDOT(ref, ref), F16KV(ref),
+    QDOT(ref, ref, ref), F16KV(ref),
     .act_quant = {[OWL_TYPE_Q8_0] = act_quantize_q8_0, [OWL_TYPE_Q8_1] = act_quantize_q8_1,
-                  [OWL_TYPE_BF16] = act_quantize_bf16},
+                  [OWL_TYPE_BF16] = act_quantize_bf16,
+                  [OWL_TYPE_Q8_K] = act_quantize_q8_K},
     .attn_f16 = attention_head_f16, .swiglu = swiglu_poly, .rmsnorm = rmsnorm, .to_f16 = to_f16_ref,
 };
 #if defined(__x86_64__)
 #define ACT_AVX2(bf)                                                             \
     .act_quant = {[OWL_TYPE_Q8_0] = act_quantize_q8_0_avx2,                        \
                   [OWL_TYPE_Q8_1] = act_quantize_q8_1_avx2,                        \
-                  [OWL_TYPE_BF16] = act_quantize_bf16_##bf},                       \
+                  [OWL_TYPE_BF16] = act_quantize_bf16_##bf,                        \
+                  [OWL_TYPE_Q8_K] = act_quantize_q8_K_avx2},                       \
     .attn_f16 = attention_head_f16_avx2, .swiglu = swiglu_poly_avx2,                 \
     .rmsnorm = rmsnorm_avx2, .to_f16 = to_f16_avx2
 #define ROWDOT_AVX2                                                                   \
@@ -46,13 +57,13 @@ static const kernel_table table_scalar = {
                [OWL_TYPE_BF16] = rowdot_bf16_avx2}
 static const kernel_table table_avx2 = {
     .isa = "avx2", .dot = dot_avx2, .axpy = axpy_avx2, .gemm_tile = gemm_tile_avx2,
-    ROWDOT_AVX2, QDOT(avx2, avx2), F16KV(avx2), ACT_AVX2(avx2),
+    ROWDOT_AVX2, QDOT(avx2, avx2, avx2), F16KV(avx2), ACT_AVX2(avx2),
 };
 /* AVX-512 CPUs have AVX2: the 8-lane row and integer dots serve until
  * 16-lane ones pay */
 static const kernel_table table_avx512 = {
     .isa = "avx512", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
-    ROWDOT_AVX2, QDOT(avx2, avx2), F16KV(avx2), ACT_AVX2(avx2),
+    ROWDOT_AVX2, QDOT(avx2, avx2, avx512), F16KV(avx2), ACT_AVX2(avx2),
 };
 /* ... and with VNNI, the integer dots sum with vpdpbusd, and prefill runs
  * the 16-row GEMM of qgemm_avx512.c (bit-identical to the scalar
@@ -61,14 +72,14 @@ static const kernel_table table_avx512 = {
  * a near-tie — as llama.cpp's own repacked GEMM and row dots do). */
 static const kernel_table table_avx512_vnni = {
     .isa = "avx512vnni", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
-    ROWDOT_AVX2, QDOT(vnni, avx2), F16KV(avx2), ACT_AVX2(avx2),
+    ROWDOT_AVX2, QDOT(vnni, avx2, avx512), F16KV(avx2), ACT_AVX2(avx2),
     .qgemm = {[OWL_TYPE_Q4_0] = qgemm_q4_0_vnni, [OWL_TYPE_Q4_1] = qgemm_q4_1_vnni,
               [OWL_TYPE_Q8_0] = qgemm_q8_0_vnni},
 };
 /* ... and with AVX512-BF16, BF16 weights by vdpbf16ps (bf16_avx512.c) */
 static const kernel_table table_avx512_bf16 = {
     .isa = "avx512bf16", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
-    ROWDOT_AVX2, QDOT(vnni, avx512bf16), F16KV(avx2), ACT_AVX2(avx512),
+    ROWDOT_AVX2, QDOT(vnni, avx512bf16, avx512), F16KV(avx2), ACT_AVX2(avx512),
     .qgemm = {[OWL_TYPE_Q4_0] = qgemm_q4_0_vnni, [OWL_TYPE_Q4_1] = qgemm_q4_1_vnni,
               [OWL_TYPE_Q8_0] = qgemm_q8_0_vnni, [OWL_TYPE_BF16] = qgemm_bf16_avx512bf16},
 };

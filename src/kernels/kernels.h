@@ -106,6 +106,8 @@ void gemm_tile_ref(float *restrict y, ptrdiff_t ldy, const float *restrict x, pt
 /* x(n) -> Q8_0 / Q8_1 blocks as llama.cpp's x86 path makes them */
 void act_quantize_q8_0(const float *restrict x, void *restrict dst, int64_t n);
 void act_quantize_q8_1(const float *restrict x, void *restrict dst, int64_t n);
+/* x(n) -> Q8_K blocks (256 each) as llama.cpp makes them (quant_act.c) */
+void act_quantize_q8_K(const float *restrict x, void *restrict dst, int64_t n);
 /* dst(n) = x rounded to f16 (as f32) */
 void act_round_f16(float *restrict dst, const float *restrict x, int64_t n);
 float qdot_q4_0_q8_0_ref(const void *restrict w, const void *restrict xq, int64_t n);
@@ -119,6 +121,15 @@ void qdot4_q8_0_q8_0_ref(const void *restrict w, const void *restrict xq, size_t
 void act_quantize_bf16(const float *restrict x, void *restrict dst, int64_t n);
 float qdot_bf16_ref(const void *restrict w, const void *restrict xq, int64_t n);
 void qdot4_bf16_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+/* K-quant weights x Q8_K activations (qdot_k.c) */
+float qdot_q4_K_q8_K_ref(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q5_K_q8_K_ref(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q6_K_q8_K_ref(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_q4_K_q8_K_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q5_K_q8_K_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q6_K_q8_K_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+float qdot_q5_0_q8_0_ref(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_q5_0_q8_0_ref(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 float dot_f16_ref(const uint16_t *restrict a, const float *restrict x, int64_t n);
 void axpy_f16_ref(float *restrict y, float a, const uint16_t *restrict x, int64_t n);
 
@@ -126,6 +137,8 @@ void axpy_f16_ref(float *restrict y, float a, const uint16_t *restrict x, int64_
 float qdot_q4_0_q8_0_avx2(const void *restrict w, const void *restrict xq, int64_t n);
 float qdot_q4_1_q8_1_avx2(const void *restrict w, const void *restrict xq, int64_t n);
 float qdot_q8_0_q8_0_avx2(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q5_0_q8_0_avx2(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_q5_0_q8_0_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q4_0_q8_0_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q4_1_q8_1_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q8_0_q8_0_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
@@ -156,6 +169,8 @@ float rowdot_f32_avx2(const void *restrict row, const float *restrict x, int64_t
 float qdot_q4_0_q8_0_vnni(const void *restrict w, const void *restrict xq, int64_t n);
 float qdot_q4_1_q8_1_vnni(const void *restrict w, const void *restrict xq, int64_t n);
 float qdot_q8_0_q8_0_vnni(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q5_0_q8_0_vnni(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_q5_0_q8_0_vnni(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q4_0_q8_0_vnni(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q4_1_q8_1_vnni(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q8_0_q8_0_vnni(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
@@ -178,6 +193,20 @@ void qdot4_bf16_avx512bf16(const void *restrict w, const void *restrict xq, size
 void qgemm_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
                            int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n,
                            bool add, void *scratch);
+/* K-quants (qdot_k_avx2.c, qdot_k_avx512.c: AVX-512BW, 64 bytes at a time) */
+void act_quantize_q8_K_avx2(const float *restrict x, void *restrict dst, int64_t n);
+float qdot_q4_K_q8_K_avx2(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q5_K_q8_K_avx2(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q6_K_q8_K_avx2(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_q4_K_q8_K_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q5_K_q8_K_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q6_K_q8_K_avx2(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+float qdot_q4_K_q8_K_avx512(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q5_K_q8_K_avx512(const void *restrict w, const void *restrict xq, int64_t n);
+float qdot_q6_K_q8_K_avx512(const void *restrict w, const void *restrict xq, int64_t n);
+void qdot4_q4_K_q8_K_avx512(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q5_K_q8_K_avx512(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+void qdot4_q6_K_q8_K_avx512(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 float dot_avx512(const float *restrict a, const float *restrict b, int64_t n);
 void axpy_avx512(float *restrict y, float a, const float *restrict x, int64_t n);
 void gemm_tile_avx512(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,

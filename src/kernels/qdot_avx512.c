@@ -8,6 +8,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <string.h>
+
 #include "../tensor/quants.h"
 
 static inline float hsum8(__m256 v) {

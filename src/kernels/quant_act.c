@@ -10,6 +10,7 @@
  * m_w * s_x for Q4_1. Before a product with an F16 weight the activations
  * are rounded to f16. Accumulation is fp32. */
 #include <math.h>
+#include <string.h>
 
 #include "kernels.h"
 #include "../base/f16.h"
@@ -43,6 +44,46 @@ void act_quantize_q8_1(const float *restrict x, void *restrict dst, int64_t n) {
         }
         y[i].d = f32_to_f16(d);
         y[i].s = f32_to_f16(d * (float)sum);
+    }
+}
+
+/* round half to even of |v| < 2^22 by the float trick llama.cpp's
+ * nearest_int uses (v + 1.5 * 2^23 lands on an integer ulp); for other v
+ * (inf, nan, huge) its bits give what llama.cpp's do */
+static inline int32_t nearest_int_bits(float v) {
+    float f = v + 12582912.0f;
+    int32_t i;
+    memcpy(&i, &f, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/* Q8_K as llama.cpp's quantize_row_q8_K makes it on x86 (its reference
+ * quantizer): per 256, max = the first element of largest |x| (nans never
+ * are), iscale = -127 / max, q = min(127, nearest_int(iscale * x)) kept
+ * as its low byte, bsums = sums of 16, d = 1 / iscale. A block of zeros
+ * gets d = 0 and zero qs and bsums (llama.cpp leaves its bsums as they
+ * were; no dot reads them then, d being 0). */
+void act_quantize_q8_K(const float *restrict x, void *restrict dst, int64_t n) {
+    block_q8_K *y = dst;
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        float max = 0, amax = 0;
+        for (int j = 0; j < QK_K; j++)
+            if (fabsf(x[j]) > amax) amax = fabsf(x[j]), max = x[j];
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const float iscale = -127.0f / max;
+        for (int j = 0; j < QK_K; j++) {
+            int32_t v = nearest_int_bits(iscale * x[j]);
+            y[i].qs[j] = (int8_t)(uint8_t)(v < 127 ? v : 127);
+        }
+        for (int g = 0; g < QK_K / 16; g++) {
+            int sum = 0;
+            for (int j = 0; j < 16; j++) sum += y[i].qs[16 * g + j];
+            y[i].bsums[g] = (int16_t)sum;
+        }
+        y[i].d = 1.0f / iscale;
     }
 }
 
