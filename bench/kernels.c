@@ -47,15 +47,23 @@ int main(int argc, char **argv) {
     const char *isas[] = {"avx2", "avx512", "avx512vnni"};
     for (int k = 0; k < 3; k++) {
         const kernel_table *kt = kernels_variant(isas[k]);
-        if (!kt || !kt->qdot4[type] || !kt->act_quant[act]) continue;
-        for (int64_t b = 0; b < B; b++) kt->act_quant[act](x + b * N, xq + (size_t)b * xs, N);
+        if (!kt || !(kt->qdot4[type] || kt->qgemm[type])) continue;
+        for (int64_t b = 0; b < B; b++) {
+            if (kt->act_quant[act]) kt->act_quant[act](x + b * N, xq + (size_t)b * xs, N);
+            else dtype_get(act)->from_float(x + b * N, xq + (size_t)b * xs, N);
+        }
         for (int g = 0; g < 2; g++) {
+            if (g == 0 && (!kt->qdot4[type] || !kt->qdot[type])) continue;
             if (g == 1 && !kt->qgemm[type]) continue;
             double best = 1e30;
             for (int it = 0; it < reps; it++) {
                 double t0 = now();
                 if (g == 1) {
                     kt->qgemm[type](y, R, wq, rs, R / 16 * 16, xq, xs, B, N, false, scratch);
+                } else if (B < 4) {
+                    for (int64_t b = 0; b < B; b++)
+                        for (int64_t r = 0; r < R; r++)
+                            y[b * R + r] = kt->qdot[type](wq + (size_t)r * rs, xq + (size_t)b * xs, N);
                 } else {
                     for (int64_t b = 0; b + 4 <= B; b += 4)
                         for (int64_t r = 0; r < R; r++) {
@@ -68,7 +76,7 @@ int main(int argc, char **argv) {
                 if (dt < best) best = dt;
             }
             printf("%-11s %-6s %-5s N=%lld R=%lld B=%lld: %7.2f ms  %6.1f GMAC/s\n", isas[k],
-                   g ? "qgemm" : "qdot4", tname, (long long)N, (long long)R, (long long)B,
+                   g ? "qgemm" : B < 4 ? "qdot" : "qdot4", tname, (long long)N, (long long)R, (long long)B,
                    best * 1e3, (double)N * (double)R * (double)B / best * 1e-9);
         }
     }

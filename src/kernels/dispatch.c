@@ -70,18 +70,31 @@ static const kernel_table table_avx512 = {
  * references; its fp32 summation order differs from the row dots', which
  * follow llama.cpp's AVX2 lanes, so the two may pick different tokens at
  * a near-tie — as llama.cpp's own repacked GEMM and row dots do). */
+/* the K-quant GEMM (qgemm_k_avx512.c); used where the table also has the
+ * type's integer row dot and the Q8_K activation quantizer */
+#define QGEMM_K                                                                  \
+    [OWL_TYPE_Q4_K] = qgemm_q4_K_vnni, [OWL_TYPE_Q5_K] = qgemm_q5_K_vnni,         \
+    [OWL_TYPE_Q6_K] = qgemm_q6_K_vnni
+/* its one-token path decodes each row's super-blocks and is 3x slower than
+ * the row dots: one token takes those (its bits then differ from the same
+ * row's in a prompt batch, as llama.cpp's do) */
+#define QGEMM_K_MIN_B \
+    .qgemm_min_b = {[OWL_TYPE_Q4_K] = 4, [OWL_TYPE_Q5_K] = 4, [OWL_TYPE_Q6_K] = 4}
 static const kernel_table table_avx512_vnni = {
     .isa = "avx512vnni", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
     ROWDOT_AVX2, QDOT(vnni, avx2, avx512), F16KV(avx2), ACT_AVX2(avx2),
     .qgemm = {[OWL_TYPE_Q4_0] = qgemm_q4_0_vnni, [OWL_TYPE_Q4_1] = qgemm_q4_1_vnni,
-              [OWL_TYPE_Q8_0] = qgemm_q8_0_vnni},
+              [OWL_TYPE_Q8_0] = qgemm_q8_0_vnni, QGEMM_K},
+    QGEMM_K_MIN_B,
 };
 /* ... and with AVX512-BF16, BF16 weights by vdpbf16ps (bf16_avx512.c) */
 static const kernel_table table_avx512_bf16 = {
     .isa = "avx512bf16", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
     ROWDOT_AVX2, QDOT(vnni, avx512bf16, avx512), F16KV(avx2), ACT_AVX2(avx512),
     .qgemm = {[OWL_TYPE_Q4_0] = qgemm_q4_0_vnni, [OWL_TYPE_Q4_1] = qgemm_q4_1_vnni,
-              [OWL_TYPE_Q8_0] = qgemm_q8_0_vnni, [OWL_TYPE_BF16] = qgemm_bf16_avx512bf16},
+              [OWL_TYPE_Q8_0] = qgemm_q8_0_vnni, [OWL_TYPE_BF16] = qgemm_bf16_avx512bf16,
+              QGEMM_K},
+    QGEMM_K_MIN_B,
 };
 #endif
 

@@ -63,6 +63,10 @@ typedef struct kernel_table {
     qdot4_fn qdot4[OWL_TYPE_COUNT]; /* set wherever qdot is */
     /* the many-row (prefill) form of qdot; NULL: matmul uses qdot4 */
     qgemm_fn qgemm[OWL_TYPE_COUNT];
+    /* fewest activation rows for which matmul calls qgemm (0: any, one
+     * token too, so a row's bits never depend on its batch); below it the
+     * row dots run, faster there but with other fp32 rounding */
+    int8_t qgemm_min_b[OWL_TYPE_COUNT];
     /* The activation formats of the default path, indexed by activation
      * type (a weight type's vec_dot_type: Q8_0, Q8_1, Q8_K, BF16, ...):
      * x(n) -> one row of that type, as llama.cpp makes it. A weight type
@@ -207,6 +211,16 @@ float qdot_q6_K_q8_K_avx512(const void *restrict w, const void *restrict xq, int
 void qdot4_q4_K_q8_K_avx512(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q5_K_q8_K_avx512(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q6_K_q8_K_avx512(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+/* the K-quant prefill GEMM (qgemm_k_avx512.c) */
+void qgemm_q4_K_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                     void *scratch);
+void qgemm_q5_K_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                     void *scratch);
+void qgemm_q6_K_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                     void *scratch);
 float dot_avx512(const float *restrict a, const float *restrict b, int64_t n);
 void axpy_avx512(float *restrict y, float a, const float *restrict x, int64_t n);
 void gemm_tile_avx512(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,

@@ -23,12 +23,13 @@ size_t matmul_scratch_per_thread(int64_t max_cols) {
     return (n + 15) & ~(size_t)15;
 }
 
-/* the scratch of qgemm (qgemm_avx512.c): per block of 32 columns, the
- * packed weights of 16 rows (at most 512 bytes), their 16 scales and 16
- * mins (fp32), and 8 bytes per activation row */
+/* the scratch of qgemm (qgemm_avx512.c, qgemm_k_avx512.c): per block of
+ * 32 columns, the packed weights of 16 rows (at most 512 bytes) and their
+ * scales, mins and integer scales (at most 256 bytes), and 8 bytes per
+ * activation row */
 size_t qgemm_scratch_bytes(int64_t n, int64_t B) {
     size_t nb = (size_t)(n / 32);
-    return nb * (512 + 64 + 64) + (size_t)B * nb * 8 + 64;
+    return nb * (512 + 256) + (size_t)B * nb * 8 + 64;
 }
 
 /* how one op reads x */
@@ -71,7 +72,7 @@ static void mm_rows(const mm_job *job, int i, int64_t r0, int64_t r1, float *scr
         const uint8_t *xq = job->xin[i];
         const size_t xr = job->xin_row[i];
         qgemm_fn qgemm = mc->kt->qgemm[w->type];
-        if (qgemm && r1 - r0 >= 16) {
+        if (qgemm && r1 - r0 >= 16 && B >= mc->kt->qgemm_min_b[w->type]) {
             /* the GEMM over whole tiles of 16 rows, activation rows in
              * chunks whose side data fit the thread's scratch. Used for
              * every B, one token too: a row's result must not depend on

@@ -33,6 +33,7 @@
 
 #include "../base/f16.h"
 #include "../tensor/quants.h"
+#include "qgemm_pack.h"
 
 /* per activation block: its scale and, for Q8_0, K * sum(q) (the
  * correction of the weight's offset K); for Q8_1, s as fp32 */
@@ -63,30 +64,7 @@ static inline int32_t sum_i8_32(const int8_t *q) {
  * Q4: group g < 4 as raw bytes, the low nibbles giving group g and the
  * high nibbles group g + 4; 512 for Q8_0: 8 groups of biased bytes), then
  * (after all blocks) 16 fp32 scales per block, then 16 fp32 mins (Q4_1).
- *
- * transpose16x4: 16 rows of 16 bytes (p[r]) -> 4 zmm, zmm g holding word
- * g (bytes 4g..4g+3) of row r in lane r; xor flips bits (the Q8_0 bias). */
-static inline void transpose16x4(uint8_t *out, const uint8_t *const p[16], __m512i xor) {
-    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    __m512i B[4];
-    for (int k = 0; k < 4; k++) {
-        __m512i a = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p[4 * k]));
-        a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)p[4 * k + 1]), 1);
-        a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)p[4 * k + 2]), 2);
-        a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)p[4 * k + 3]), 3);
-        /* 128-bit chunk g: word g of the four rows */
-        B[k] = _mm512_permutexvar_epi32(idx, a);
-    }
-    const __m512i t0 = _mm512_shuffle_i32x4(B[0], B[1], _MM_SHUFFLE(1, 0, 1, 0));
-    const __m512i t1 = _mm512_shuffle_i32x4(B[2], B[3], _MM_SHUFFLE(1, 0, 1, 0));
-    const __m512i t2 = _mm512_shuffle_i32x4(B[0], B[1], _MM_SHUFFLE(3, 2, 3, 2));
-    const __m512i t3 = _mm512_shuffle_i32x4(B[2], B[3], _MM_SHUFFLE(3, 2, 3, 2));
-    _mm512_storeu_si512(out + 0, _mm512_xor_si512(_mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(2, 0, 2, 0)), xor));
-    _mm512_storeu_si512(out + 64, _mm512_xor_si512(_mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(3, 1, 3, 1)), xor));
-    _mm512_storeu_si512(out + 128, _mm512_xor_si512(_mm512_shuffle_i32x4(t2, t3, _MM_SHUFFLE(2, 0, 2, 0)), xor));
-    _mm512_storeu_si512(out + 192, _mm512_xor_si512(_mm512_shuffle_i32x4(t2, t3, _MM_SHUFFLE(3, 1, 3, 1)), xor));
-}
-
+ * (transpose16x4, qgemm_pack.h, makes the groups.) */
 static void pack_q4(uint8_t *dst, float *wd, float *wm, const uint8_t *w, size_t rs, int64_t nb,
                     int type) {
     const size_t bs = type == OWL_TYPE_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q4_0);

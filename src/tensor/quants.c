@@ -171,28 +171,15 @@ static void block_q3_K_deq(const block_q3_K *restrict b, float *restrict y) {
     }
 }
 
-/* Scale and min of sub-block j (0..7) of Q4_K / Q5_K: 6 bits each. For
- * j < 4 they are the low 6 bits of bytes j and j + 4; for j >= 4 the low
- * 4 bits come from byte j + 4 (scale: low nibble, min: high nibble) and
- * the top 2 bits from the top of bytes j - 4 (scale) and j (min). */
-static inline void k4_scale_min(int j, const uint8_t *restrict q, uint8_t *sc, uint8_t *m) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *sc = (uint8_t)((q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    }
-}
 
 static void block_q4_K_deq(const block_q4_K *restrict b, float *restrict y) {
     const float d = load_f16(b->d), dmin = load_f16(b->dmin);
     const uint8_t *q = b->qs;
     for (int j = 0; j < 8; j += 2, q += 32) {
         uint8_t sc, m;
-        k4_scale_min(j, b->scales, &sc, &m);
+        k_scale_min(j, b->scales, &sc, &m);
         const float d1 = d * (float)sc, m1 = dmin * (float)m;
-        k4_scale_min(j + 1, b->scales, &sc, &m);
+        k_scale_min(j + 1, b->scales, &sc, &m);
         const float d2 = d * (float)sc, m2 = dmin * (float)m;
         for (int l = 0; l < 32; l++) *y++ = d1 * (float)(q[l] & 0x0f) - m1;
         for (int l = 0; l < 32; l++) *y++ = d2 * (float)(q[l] >> 4) - m2;
@@ -204,9 +191,9 @@ static void block_q5_K_deq(const block_q5_K *restrict b, float *restrict y) {
     const uint8_t *q = b->qs;
     for (int j = 0; j < 8; j += 2, q += 32) {
         uint8_t sc, m;
-        k4_scale_min(j, b->scales, &sc, &m);
+        k_scale_min(j, b->scales, &sc, &m);
         const float d1 = d * (float)sc, m1 = dmin * (float)m;
-        k4_scale_min(j + 1, b->scales, &sc, &m);
+        k_scale_min(j + 1, b->scales, &sc, &m);
         const float d2 = d * (float)sc, m2 = dmin * (float)m;
         for (int l = 0; l < 32; l++) {
             int v = (q[l] & 0x0f) | ((b->qh[l] >> j) & 1) << 4;
@@ -621,7 +608,7 @@ static void kquant_scale_min_block(const float *restrict x, int nmax, float rmin
     const float d = f16_to_f32(*d_out), dmin = f16_to_f32(*dmin_out);
     for (int j = 0; j < QK_K / 32; j++) {
         uint8_t s, m;
-        k4_scale_min(j, scales, &s, &m);
+        k_scale_min(j, scales, &s, &m);
         const float ds = d * (float)s;
         if (ds == 0.0f) continue;
         const float dm = dmin * (float)m;

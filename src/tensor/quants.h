@@ -152,6 +152,20 @@ typedef struct block_q8_K {
 } block_q8_K;
 static_assert(sizeof(block_q8_K) == 4 + QK_K + QK_K / 16 * 2, "block_q8_K layout");
 
+/* Scale and min of sub-block j (0..7) of Q4_K / Q5_K: 6 bits each. For
+ * j < 4 they are the low 6 bits of bytes j and j + 4; for j >= 4 the low
+ * 4 bits come from byte j + 4 (scale: low nibble, min: high nibble) and
+ * the top 2 bits from the top of bytes j - 4 (scale) and j (min). */
+static inline void k_scale_min(int j, const uint8_t *restrict q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
 /* ---- dequantize: n elements, a multiple of the block size -------------- */
 
 void f32_to_float(const void *restrict src, float *restrict dst, int64_t n);
