@@ -32,3 +32,11 @@ void attention_head_f16(float *restrict out, const float *restrict q, const uint
     for (int32_t c = 0; c < N; c++)
         kt->axpy_f16(out, f16_to_f32(f32_to_f16(scores[c])), v + (size_t)cells[c] * stride, D);
 }
+
+size_t attention_tile_scratch_floats(int32_t G, int32_t D, int32_t N) {
+    /* as attention_avx512.c lays it out: Qt, Ot (16, G, D); the dot sums
+     * (8, 8, 16); K and V tiles (ATTN_TILE_CELLS, D); one head's rows
+     * (16, D); scores (N rounded up to 8, G, 16) */
+    const size_t g = (size_t)G, d = (size_t)D;
+    return 32 * g * d + 1024 + 2 * ATTN_TILE_CELLS * d + 16 * d + ((size_t)N + 7) / 8 * 8 * g * 16;
+}

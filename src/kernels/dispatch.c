@@ -64,6 +64,7 @@ static const kernel_table table_avx2 = {
 static const kernel_table table_avx512 = {
     .isa = "avx512", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
     ROWDOT_AVX2, QDOT(avx2, avx2, avx512), F16KV(avx2), ACT_AVX2(avx2),
+    .attn_tile = attention_tile_f16_avx512,
 };
 /* ... and with VNNI, the integer dots sum with vpdpbusd, and prefill runs
  * the 16-row GEMM of qgemm_avx512.c (bit-identical to the scalar
@@ -83,6 +84,7 @@ static const kernel_table table_avx512 = {
 static const kernel_table table_avx512_vnni = {
     .isa = "avx512vnni", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
     ROWDOT_AVX2, QDOT(vnni, avx2, avx512), F16KV(avx2), ACT_AVX2(avx2),
+    .attn_tile = attention_tile_f16_avx512,
     .qgemm = {[OWL_TYPE_Q4_0] = qgemm_q4_0_vnni, [OWL_TYPE_Q4_1] = qgemm_q4_1_vnni,
               [OWL_TYPE_Q8_0] = qgemm_q8_0_vnni, QGEMM_K},
     QGEMM_K_MIN_B,
@@ -91,6 +93,7 @@ static const kernel_table table_avx512_vnni = {
 static const kernel_table table_avx512_bf16 = {
     .isa = "avx512bf16", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
     ROWDOT_AVX2, QDOT(vnni, avx512bf16, avx512), F16KV(avx2), ACT_AVX2(avx512),
+    .attn_tile = attention_tile_f16_avx512,
     .qgemm = {[OWL_TYPE_Q4_0] = qgemm_q4_0_vnni, [OWL_TYPE_Q4_1] = qgemm_q4_1_vnni,
               [OWL_TYPE_Q8_0] = qgemm_q8_0_vnni, [OWL_TYPE_BF16] = qgemm_bf16_avx512bf16,
               QGEMM_K},

@@ -44,6 +44,24 @@ typedef void (*qgemm_fn)(float *restrict y, ptrdiff_t ldy, const void *restrict 
 size_t qgemm_scratch_bytes(int64_t n, int64_t B);
 
 typedef void (*act_quant_fn)(const float *restrict x, void *restrict dst, int64_t n);
+/* Blocked attention over an f16 cache (attention_avx512.c), the default
+ * path's prompts: rows <= ATTN_TILE_ROWS query rows times G query heads
+ * sharing one kv head. Query head j of tile row i is q + i*ldq + j*D and
+ * its output out + i*ldo + j*D (floats). cells(N) lists the cells any row
+ * sees; bit i of masks[c] says row i sees cells[c]. k and v point at the
+ * kv head's D channels of cell 0, cell rows stride elements apart. Each
+ * row and head gets the bits attention_head_f16_avx2 gives over the cells
+ * that row sees (in the order of cells); a row that sees none gets zeros.
+ * D a multiple of 16. scratch holds attention_tile_scratch_floats(G, D, N)
+ * floats, 64-byte aligned. */
+#define ATTN_TILE_ROWS 16
+#define ATTN_TILE_CELLS 32
+typedef void (*attention_tile_fn)(float *out, ptrdiff_t ldo, const float *q, ptrdiff_t ldq,
+                                  int32_t rows, int32_t G, int32_t D, const uint16_t *k,
+                                  const uint16_t *v, size_t stride, const int32_t *restrict cells,
+                                  const uint16_t *restrict masks, int32_t N, float scale,
+                                  float *scratch);
+size_t attention_tile_scratch_floats(int32_t G, int32_t D, int32_t N);
 
 typedef struct kernel_table {
     const char *isa; /* "scalar", "avx2", "avx512", "avx512vnni", "avx512bf16" */
@@ -89,6 +107,9 @@ typedef struct kernel_table {
                      const uint16_t *v, size_t stride, const int32_t *restrict cells, int32_t N,
                      int32_t D, float scale, float *restrict scores, float *restrict q16,
                      const struct kernel_table *kt);
+    /* blocked attention of a tile of query rows (attention_tile_f16_*);
+     * NULL: this ISA has none, attention runs attn_f16 per (row, head) */
+    attention_tile_fn attn_tile;
 } kernel_table;
 
 /* The table for this CPU (filled once, thread-safe). */
@@ -280,5 +301,11 @@ void attention_head_f16(float *restrict out, const float *restrict q, const uint
                         const uint16_t *v, size_t stride, const int32_t *restrict cells,
                         int32_t N, int32_t D, float scale, float *restrict scores,
                         float *restrict q16, const struct kernel_table *kt);
+/* The blocked kernel (attention_tile_fn), AVX-512: attention_avx512.c */
+void attention_tile_f16_avx512(float *out, ptrdiff_t ldo, const float *q, ptrdiff_t ldq,
+                               int32_t rows, int32_t G, int32_t D, const uint16_t *k,
+                               const uint16_t *v, size_t stride, const int32_t *restrict cells,
+                               const uint16_t *restrict masks, int32_t N, float scale,
+                               float *scratch);
 
 #endif

@@ -87,6 +87,13 @@ owl_status owl_context_new(owl_model *model, const owl_context_params *params,
                     ok = alloc_f32((float **)&ctx->x_act[t], B,
                                    (matmul_act_row_bytes(t, max_cols) + 3) / 4);
             ok = ok && alloc_f32(&ctx->x_f16, B, (size_t)max_cols);
+            if (ok && ctx->kt->attn_tile && hp->head_dim % 16 == 0) { /* blocked attention */
+                ctx->att_tile_floats = (attention_tile_scratch_floats(hp->n_head / hp->n_head_kv,
+                                                                      hp->head_dim, (int32_t)N) +
+                                        15) / 16 * 16;
+                ctx->att_masks = owl_xreallocarray(NULL, T * N, sizeof *ctx->att_masks);
+                ok = alloc_f32(&ctx->att_tile, T, ctx->att_tile_floats) && ctx->att_masks;
+            }
         }
         if (ok) {
             ctx->cell = owl_xreallocarray(NULL, B, sizeof *ctx->cell);
@@ -130,6 +137,8 @@ void owl_context_free(owl_context *ctx) {
     owl_afree(ctx->att_scores);
     owl_afree(ctx->att_q16);
     for (int t = 0; t < OWL_TYPE_COUNT; t++) owl_afree(ctx->x_act[t]);
+    owl_afree(ctx->att_tile);
+    free(ctx->att_masks);
     owl_afree(ctx->x_f16);
     free(ctx->att_cells);
     free(ctx->cell);

@@ -42,6 +42,9 @@ struct owl_context {
     int32_t *att_cells;   /* (T, N) cells a row attends to */
     float *att_q16;       /* (T, D) a query rounded to f16 (f16 cache) */
     void *x_act[OWL_TYPE_COUNT]; /* (B, activation row of max cols) default path */
+    float *att_tile;      /* (T, att_tile_floats) blocked attention scratch, or NULL */
+    size_t att_tile_floats;
+    uint16_t *att_masks;  /* (T, N) which rows of a tile see each listed cell */
     float *x_f16;         /* (B, max cols) default path */
 
     /* outputs of the last decode */

@@ -24,6 +24,7 @@
  * SwiGLU) and attention (by (row, head)) are split over the thread pool.
  * Letters as in context.h. */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "context.h"
@@ -61,6 +62,11 @@ static owl_status validate(const owl_context *ctx, const owl_batch *b, int32_t *
     return OWL_OK;
 }
 
+/* Batches of at least this many rows run the blocked attention: below, its
+ * 16-row tiles are mostly empty lanes and the per-(row, head) kernel costs
+ * less. */
+#define ATTN_TILED_MIN_ROWS 4
+
 /* ---- row-parallel steps --------------------------------------------------- */
 
 typedef enum step {
@@ -81,6 +87,8 @@ typedef struct fwd {
     int64_t n_items;  /* rows, or (row, head) pairs for STEP_ATTN */
     const int32_t *out_rows; /* (n_out) batch rows that want logits */
     float rope_theta; /* hp->rope_theta, or dynamic NTK's for this batch */
+    bool attn_tiled;  /* STEP_ATTN items are tiles of rows (attn_tiles) */
+    atomic_llong *next_item; /* STEP_ATTN tiles: the next one to take */
 } fwd;
 
 /* Attention for items [i0, i1) of (row, head) pairs, on thread ith. */
@@ -121,6 +129,61 @@ static void attn_items(const fwd *f, int64_t i0, int64_t i1, int ith) {
     }
 }
 
+/* Blocked attention (kt->attn_tile): items are (tile of ATTN_TILE_ROWS
+ * consecutive batch rows, kv head), or whole tiles when there are enough
+ * of them to keep every thread busy. Threads take items from a shared
+ * counter, the latest rows first: a causal tile's cost grows with its
+ * position, and the expensive ones last would leave a thread idle. An
+ * item's result does not depend on which thread computes it. */
+static void attn_tiles(const fwd *f, int ith, int nth) {
+    owl_context *ctx = f->ctx;
+    const hparams *hp = ctx->hp;
+    const kv_cache *kv = &ctx->kv;
+    const int32_t B = f->b->n, H = hp->n_head, Hkv = hp->n_head_kv, D = hp->head_dim,
+                  G = H / Hkv, sw = hp->sliding_window;
+    const int64_t QD = (int64_t)H * D;
+    const int32_t n_tiles = (B + ATTN_TILE_ROWS - 1) / ATTN_TILE_ROWS;
+    const bool whole = n_tiles >= 4 * nth; /* item = a tile and all its kv heads */
+    const int64_t n_items = whole ? n_tiles : (int64_t)n_tiles * Hkv;
+    const float scale = 1.0f / sqrtf((float)D);
+    int32_t *cells = ctx->att_cells + (size_t)ith * kv->n_ctx;
+    uint16_t *masks = ctx->att_masks + (size_t)ith * kv->n_ctx;
+    float *scratch = ctx->att_tile + (size_t)ith * ctx->att_tile_floats;
+    const uint16_t *kbase = kv_cache_k(kv, f->il, 0), *vbase = kv_cache_v(kv, f->il, 0);
+    int32_t built = -1, n_cells = 0; /* the tile whose cells are listed */
+    for (;;) {
+        const int64_t it = atomic_fetch_add(f->next_item, 1);
+        if (it >= n_items) break;
+        const int32_t t = n_tiles - 1 - (int32_t)(whole ? it : it / Hkv);
+        const int32_t b0 = t * ATTN_TILE_ROWS,
+                      rows = B - b0 < ATTN_TILE_ROWS ? B - b0 : ATTN_TILE_ROWS;
+        if (t != built) { /* the cells any row of the tile sees, bit i: row b0 + i sees it */
+            built = t;
+            n_cells = 0;
+            const int32_t *seq = f->b->seq + b0, *pos = f->b->pos + b0;
+            for (uint32_t c = 0; c < kv->end; c++) {
+                const kv_cell cl = kv->cells[c];
+                if (cl.seq < 0) continue;
+                unsigned m = 0;
+                for (int32_t i = 0; i < rows; i++)
+                    m |= (unsigned)(cl.seq == seq[i] && cl.pos <= pos[i] &&
+                                    (sw <= 0 || pos[i] - cl.pos < sw))
+                         << i;
+                if (m) {
+                    cells[n_cells] = (int32_t)c;
+                    masks[n_cells++] = (uint16_t)m;
+                }
+            }
+        }
+        const int32_t g0 = whole ? 0 : (int32_t)(it % Hkv), g1 = whole ? Hkv : g0 + 1;
+        for (int32_t g = g0; g < g1; g++)
+            ctx->kt->attn_tile(ctx->att + b0 * QD + (int64_t)g * G * D, QD,
+                               ctx->q + b0 * QD + (int64_t)g * G * D, QD, rows, G, D,
+                               kbase + (size_t)g * D, vbase + (size_t)g * D,
+                               (size_t)kv->row_elems, cells, masks, n_cells, scale, scratch);
+    }
+}
+
 /* y(n) += bias, when the model has one */
 static inline void add_bias(float *y, const vec *bias) {
     if (!bias->data) return;
@@ -140,7 +203,10 @@ static void step_worker(void *arg, int ith, int nth) {
     void (*norm)(float *, const float *, const float *restrict, int64_t, float) =
         ctx->params.exact ? rmsnorm : ctx->kt->rmsnorm;
     if (f->st == STEP_ATTN) {
-        attn_items(f, i0, i1, ith);
+        if (f->attn_tiled)
+            attn_tiles(f, ith, nth);
+        else
+            attn_items(f, i0, i1, ith);
         return;
     }
     const layer_weights *l = f->st == STEP_EMBED || f->st == STEP_NORM_OUT ? NULL : &w->layers[f->il];
@@ -230,7 +296,12 @@ static void forward(owl_context *ctx, const owl_batch *b, int32_t n_out, const i
     const model_weights *w = ctx->w;
     const int64_t B = b->n, C = hp->n_embd, QD = (int64_t)hp->n_head * hp->head_dim,
                   KD = (int64_t)hp->n_head_kv * hp->head_dim, F = hp->n_ff;
-    fwd f = {.ctx = ctx, .b = b, .out_rows = out_rows, .rope_theta = hp->rope_theta};
+    atomic_llong next_item;
+    /* blocked attention for prompts (the same bits as per (row, head));
+     * one or a few rows go by (row, head) */
+    const bool tiled = ctx->att_tile && b->n >= ATTN_TILED_MIN_ROWS;
+    fwd f = {.ctx = ctx, .b = b, .out_rows = out_rows, .rope_theta = hp->rope_theta,
+             .attn_tiled = tiled, .next_item = &next_item};
     if (hp->rope_scaling == ROPE_SCALING_DYNAMIC) { /* as transformers: from the batch's longest position */
         int32_t len = 0;
         for (int32_t i = 0; i < b->n; i++) len = b->pos[i] + 1 > len ? b->pos[i] + 1 : len;
@@ -251,7 +322,8 @@ static void forward(owl_context *ctx, const owl_batch *b, int32_t n_out, const i
         };
         matmul(&ctx->mm, B, qkv, 3);
         run_step(&f, STEP_ROPE_KV, B);
-        run_step(&f, STEP_ATTN, B * hp->n_head);
+        atomic_store(&next_item, 0);
+        run_step(&f, STEP_ATTN, f.attn_tiled ? 2 : B * hp->n_head);
         const matmul_op o = {ctx->x, C, ctx->att, QD, &l->wo, true};
         matmul(&ctx->mm, B, &o, 1);
         run_step(&f, STEP_NORM_FFN, B);
