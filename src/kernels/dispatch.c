@@ -71,12 +71,13 @@ static const kernel_table table_avx512 = {
  * references; its fp32 summation order differs from the row dots', which
  * follow llama.cpp's AVX2 lanes, so the two may pick different tokens at
  * a near-tie — as llama.cpp's own repacked GEMM and row dots do). */
-/* the K-quant GEMM (qgemm_k_avx512.c); used where the table also has the
- * type's integer row dot and the Q8_K activation quantizer */
+/* the GEMMs of Q4_K_M's types: Q5_0 (qgemm_avx512.c) and the K-quants
+ * (qgemm_k_avx512.c); used where the table also has the type's integer
+ * row dot and activation quantizer */
 #define QGEMM_K                                                                  \
-    [OWL_TYPE_Q4_K] = qgemm_q4_K_vnni, [OWL_TYPE_Q5_K] = qgemm_q5_K_vnni,         \
-    [OWL_TYPE_Q6_K] = qgemm_q6_K_vnni
-/* its one-token path decodes each row's super-blocks and is 3x slower than
+    [OWL_TYPE_Q5_0] = qgemm_q5_0_vnni, [OWL_TYPE_Q4_K] = qgemm_q4_K_vnni,         \
+    [OWL_TYPE_Q5_K] = qgemm_q5_K_vnni, [OWL_TYPE_Q6_K] = qgemm_q6_K_vnni
+/* the K-quant GEMM's one-token path decodes each row's super-blocks and is 3x slower than
  * the row dots: one token takes those (its bits then differ from the same
  * row's in a prompt batch, as llama.cpp's do) */
 #define QGEMM_K_MIN_B \

@@ -205,6 +205,9 @@ void qgemm_q4_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, s
 void qgemm_q4_1_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
                      int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
                      void *scratch);
+void qgemm_q5_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                     void *scratch);
 void qgemm_q8_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
                      int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
                      void *scratch);

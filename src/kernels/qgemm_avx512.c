@@ -102,6 +102,43 @@ static void pack_q8(uint8_t *dst, float *wd, const uint8_t *w, size_t rs, int64_
     }
 }
 
+/* the 32 bits of qh as 32 bytes, 0x10 where the bit is set (Q5_0's fifth
+ * bit of value j is bit j) */
+static inline __m256i q5_high(const uint8_t qh[4]) {
+    int32_t bits;
+    memcpy(&bits, qh, 4);
+    const __m256i shuf = _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303);
+    const __m256i mask = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(bits), shuf), mask);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(v, mask), _mm256_set1_epi8(0x10));
+}
+
+/* the 32 values of a Q5_0 block as unsigned bytes 0..31 (value - 16 is the
+ * signed one), in element order */
+static inline __m256i q5_values(const block_q5_0 *b) {
+    const __m128i raw = _mm_loadu_si128((const __m128i *)b->qs);
+    const __m256i nib =
+        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
+    return _mm256_or_si256(nib, q5_high(b->qh));
+}
+
+static void pack_q5_0(uint8_t *dst, float *wd, const uint8_t *w, size_t rs, int64_t nb) {
+    uint8_t u[16][32] __attribute__((aligned(32)));
+    const __m512i zero = _mm512_setzero_si512();
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *p[16], *p2[16];
+        for (int r = 0; r < 16; r++) {
+            const block_q5_0 *b = (const block_q5_0 *)(w + (size_t)r * rs) + i;
+            wd[i * 16 + r] = _cvtsh_ss(b->d);
+            _mm256_store_si256((__m256i *)u[r], q5_values(b));
+            p[r] = u[r];
+            p2[r] = u[r] + 16;
+        }
+        transpose16x4(dst + (size_t)i * 512, p, zero);
+        transpose16x4(dst + (size_t)i * 512 + 256, p2, zero);
+    }
+}
+
 /* the 8 weight groups of block i (written out: a loop here left W on the
  * stack) */
 #define LOAD_GROUPS(W, p, q4)                                                         \
@@ -190,6 +227,13 @@ block_term(const uint8_t *row, int64_t i, const uint8_t *xqs, const act_side *a,
             hsum_i32x8(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), x));
         return _cvtsh_ss(w->d) * a->d * (float)sum;
     }
+    if (type == OWL_TYPE_Q5_0) {
+        const block_q5_0 *w = (const block_q5_0 *)row + i;
+        const __m256i x = _mm256_loadu_si256((const __m256i *)xqs);
+        const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q5_values(w), x),
+                                           _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(16), x));
+        return _cvtsh_ss(w->d) * a->d * (float)hsum_i32x8(p);
+    }
     const uint8_t *qs = type == OWL_TYPE_Q4_1 ? ((const block_q4_1 *)row + i)->qs
                                               : ((const block_q4_0 *)row + i)->qs;
     const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
@@ -220,6 +264,12 @@ block_lanes(const uint8_t *row, int64_t i, __m256i x, int type, uint16_t *d, uin
         const __m256i q = _mm256_loadu_si256((const __m256i *)w->qs);
         return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q),
                                    _mm256_sign_epi8(x, q));
+    }
+    if (type == OWL_TYPE_Q5_0) { /* sum (q - 16) x, exact per lane */
+        const block_q5_0 *w = (const block_q5_0 *)row + i;
+        *d = w->d;
+        return _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q5_values(w), x),
+                                _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(16), x));
     }
     const uint8_t *qs;
     if (type == OWL_TYPE_Q4_1) {
@@ -298,7 +348,10 @@ static inline __attribute__((always_inline)) void
 qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, int64_t R,
            const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add, void *scratch,
            int type) {
-    const bool q4 = type != OWL_TYPE_Q8_0, q41 = type == OWL_TYPE_Q4_1;
+    /* q4: nibbles kept packed (Q4_0, Q4_1); else 8 groups of bytes (Q8_0
+     * biased by 128, Q5_0 decoded to 0..31) */
+    const bool q4 = type == OWL_TYPE_Q4_0 || type == OWL_TYPE_Q4_1, q41 = type == OWL_TYPE_Q4_1;
+    const int32_t K = type == OWL_TYPE_Q4_0 ? 8 : type == OWL_TYPE_Q5_0 ? 16 : 128; /* the offset */
     const int64_t nb = n / 32;
     const size_t bpb = q4 ? 256 : 512;              /* packed bytes per block */
     const size_t xbs = q41 ? sizeof(block_q8_1) : sizeof(block_q8_0);
@@ -320,7 +373,7 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
             } else {
                 const block_q8_0 *q = (const block_q8_0 *)blk;
                 a->d = _cvtsh_ss(q->d);
-                if (B >= 4) a->u.c = (q4 ? 8 : 128) * sum_i8_32(q->qs);
+                if (B >= 4) a->u.c = K * sum_i8_32(q->qs);
             }
         }
     if (B < 4) {
@@ -331,6 +384,7 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
     for (int64_t r0 = 0; r0 + 16 <= R; r0 += 16) {
         const uint8_t *wt = (const uint8_t *)w + (size_t)r0 * rs;
         if (q4) pack_q4(pk, wd, wm, wt, rs, nb, type);
+        else if (type == OWL_TYPE_Q5_0) pack_q5_0(pk, wd, wt, rs, nb);
         else pack_q8(pk, wd, wt, rs, nb);
         int64_t b = 0;
         for (; b + 8 <= B; b += 8) { /* eight activation rows per unpacked block */
@@ -406,6 +460,12 @@ void qgemm_q4_1_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, s
                      int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
                      void *scratch) {
     qgemm_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q4_1);
+}
+
+void qgemm_q5_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
+                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                     void *scratch) {
+    qgemm_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q5_0);
 }
 
 void qgemm_q8_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,

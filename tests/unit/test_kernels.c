@@ -529,12 +529,33 @@ static void test_swiglu_poly(const kernel_table *kt) {
 /* The prefill GEMM: every output bit-identical to the scalar integer dot,
  * for B = 1..9 (the 1-3 row path, tiles of 8 and 4 rows, and tails), with
  * and without add, and a y stride wider than R. */
+/* Q5_0 x Q8_0 as the GEMM sums it: per block the exact integer
+ * sum (q - 16) x, then acc + (d_w d_x) sum, block after block (the
+ * order of qdot_q4_0_q8_0_ref) */
+static float q5_0_seq_dot(const void *w, const void *xq, int64_t n) {
+    const block_q5_0 *a = w;
+    const block_q8_0 *b = xq;
+    float acc = 0;
+    for (int64_t i = 0; i < n / 32; i++) {
+        uint32_t qh;
+        memcpy(&qh, a[i].qh, 4);
+        int32_t sum = 0;
+        for (int j = 0; j < 16; j++) {
+            int v0 = (a[i].qs[j] & 15) | (int)(((qh >> j) & 1) << 4);
+            int v1 = (a[i].qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1) << 4);
+            sum += (v0 - 16) * b[i].qs[j] + (v1 - 16) * b[i].qs[j + 16];
+        }
+        acc = acc + f16_to_f32(a[i].d) * f16_to_f32(b[i].d) * (float)sum;
+    }
+    return acc;
+}
+
 static void test_qgemm(const kernel_table *kt) {
     enum { N = 160, R = 32, BMAX = 9, LDY = 40 };
-    static const int types[] = {OWL_TYPE_Q4_0, OWL_TYPE_Q4_1, OWL_TYPE_Q8_0};
+    static const int types[] = {OWL_TYPE_Q4_0, OWL_TYPE_Q4_1, OWL_TYPE_Q8_0, OWL_TYPE_Q5_0};
     static float w[R * N], x[BMAX * N], y[BMAX * LDY];
     static uint8_t wq[R * N * 2], xq[BMAX * N * 2];
-    for (size_t ti = 0; ti < 3; ti++) {
+    for (size_t ti = 0; ti < 4; ti++) {
         int t = types[ti];
         if (!kt->qgemm[t]) continue;
         const dtype_traits *tr = dtype_get(t);
@@ -561,6 +582,7 @@ static void test_qgemm(const kernel_table *kt) {
                         }
                         float d = t == OWL_TYPE_Q4_1   ? qdot_q4_1_q8_1_ref(wq + r * rs, xq + b * xs, N)
                                   : t == OWL_TYPE_Q8_0 ? qdot_q8_0_q8_0_ref(wq + r * rs, xq + b * xs, N)
+                                  : t == OWL_TYPE_Q5_0 ? q5_0_seq_dot(wq + r * rs, xq + b * xs, N)
                                                        : qdot_q4_0_q8_0_ref(wq + r * rs, xq + b * xs, N);
                         same += got == (add ? 0.5f + d : d);
                     }
