@@ -182,6 +182,16 @@ static void prep_worker(void *arg, int ith, int nth) {
         for (int64_t b = b0; b < b1; b++) act_round_f16(mc->x_f16 + b * n, op->x + b * op->ldx, n);
 }
 
+/* K-quant and Q5_0 weights have row dots only (qdot_k*.c), which follow
+ * llama.cpp's per-block fp32 steps: for a batch of 16 rows or more the
+ * dequantized fp32 tile GEMM is faster (pp512 of 135M Q4_K_M, side by
+ * side: 39-46 t/s against 29-32 through qdot4), so prefill takes the F32
+ * path until these types have a qgemm; decode keeps the integer dots. */
+static bool rowdot_only_prefill(const kernel_table *kt, int type, int64_t B) {
+    const bool k = dtype_get(type)->vec_dot_type == OWL_TYPE_Q8_K || type == OWL_TYPE_Q5_0;
+    return k && B >= 16 && !kt->qgemm[type];
+}
+
 void matmul(const matmul_ctx *mc, int64_t B, const matmul_op *ops, int n_ops) {
     if (B <= 0 || n_ops <= 0) return;
     assert(n_ops <= MATMUL_MAX_OPS && B <= mc->max_rows);
@@ -193,7 +203,7 @@ void matmul(const matmul_ctx *mc, int64_t B, const matmul_op *ops, int n_ops) {
         if (mc->exact) continue;
         int act = dtype_get(w->type)->vec_dot_type;
         if (mc->kt->qdot[w->type] && mc->kt->act_quant[act] && mc->x_act[act] &&
-            w->cols % dtype_get(act)->blck == 0) {
+            w->cols % dtype_get(act)->blck == 0 && !rowdot_only_prefill(mc->kt, w->type, B)) {
             job.mode[i] = MM_QDOT;
             job.xin[i] = mc->x_act[act];
             job.xin_row[i] = dtype_row_size(act, w->cols);
