@@ -21,8 +21,11 @@
  *
  * The tokens of all sequences of a batch go through each matmul together
  * (a GEMM for a prompt, a GEMV for one token). Row-wise steps (norms, rope,
- * SwiGLU) and attention (by (row, head)) are split over the thread pool.
- * Letters as in context.h. */
+ * SwiGLU) and attention are split over the thread pool; attention by
+ * (row, head), or on the default path for batches of ATTN_TILED_MIN_ROWS
+ * rows or more by tiles of 16 rows x the heads of one kv head (the blocked
+ * kernel, kt->attn_tile, which gives the same bits). Letters as in
+ * context.h. */
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
