@@ -77,11 +77,13 @@ static const kernel_table table_avx512 = {
 #define QGEMM_K                                                                  \
     [OWL_TYPE_Q5_0] = qgemm_q5_0_vnni, [OWL_TYPE_Q4_K] = qgemm_q4_K_vnni,         \
     [OWL_TYPE_Q5_K] = qgemm_q5_K_vnni, [OWL_TYPE_Q6_K] = qgemm_q6_K_vnni
-/* the K-quant GEMM's one-token path decodes each row's super-blocks and is 3x slower than
- * the row dots: one token takes those (its bits then differ from the same
- * row's in a prompt batch, as llama.cpp's do) */
+/* the K-quant GEMM's one-token path decodes each row's super-blocks and is
+ * 3x slower than the row dots, Q8_0's 2x (9 against 20 GMAC/s on the 49152
+ * x 576 output of SmolLM2, bench/kernels.c): one token takes the row dots
+ * (its bits then differ from the same row's in a prompt batch, as
+ * llama.cpp's do) */
 #define QGEMM_K_MIN_B \
-    .qgemm_min_b = {[OWL_TYPE_Q4_K] = 4, [OWL_TYPE_Q5_K] = 4, [OWL_TYPE_Q6_K] = 4}
+    .qgemm_min_b = {[OWL_TYPE_Q4_K] = 4, [OWL_TYPE_Q5_K] = 4, [OWL_TYPE_Q6_K] = 4, [OWL_TYPE_Q8_0] = 4}
 static const kernel_table table_avx512_vnni = {
     .isa = "avx512vnni", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
     ROWDOT_AVX2, QDOT(vnni, avx2, avx512), F16KV(avx2), ACT_AVX2(avx2),
