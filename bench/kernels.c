@@ -37,8 +37,8 @@ int main(int argc, char **argv) {
     const int act = dtype_get(type)->vec_dot_type;
     float *w = malloc(sizeof(float) * (size_t)(N * R)), *x = malloc(sizeof(float) * (size_t)(N * B));
     srand(1);
-    for (int64_t i = 0; i < N * R; i++) w[i] = (float)rand() / RAND_MAX - 0.5f;
-    for (int64_t i = 0; i < N * B; i++) x[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (int64_t i = 0; i < N * R; i++) w[i] = (float)((double)rand() / RAND_MAX) - 0.5f;
+    for (int64_t i = 0; i < N * B; i++) x[i] = (float)((double)rand() / RAND_MAX) - 0.5f;
     const size_t rs = dtype_row_size(type, N), xs = dtype_row_size(act, N);
     uint8_t *wq = owl_xaligned(rs * (size_t)R), *xq = owl_xaligned(xs * (size_t)B);
     for (int64_t r = 0; r < R; r++) dtype_get(type)->from_float(w + r * N, wq + (size_t)r * rs, N);
