@@ -74,9 +74,10 @@ static void mm_rows(const mm_job *job, int i, int64_t r0, int64_t r1, float *scr
         qgemm_fn qgemm = mc->kt->qgemm[w->type];
         if (qgemm && r1 - r0 >= 16 && B >= mc->kt->qgemm_min_b[w->type]) {
             /* the GEMM over whole tiles of 16 rows, activation rows in
-             * chunks whose side data fit the thread's scratch. Used for
-             * every B, one token too: a row's result must not depend on
-             * the batch it came in (8-bit activations turn the smallest
+             * chunks whose side data fit the thread's scratch. Used down
+             * to one token where the table's qgemm_min_b is 0 (Q4_0,
+             * Q4_1, Q5_0): a row's result then does not depend on the
+             * batch it came in (8-bit activations turn the smallest
              * difference into a different rounding downstream) */
             const size_t avail = sizeof(float) * matmul_scratch_per_thread(mc->max_cols);
             const size_t fixed = qgemm_scratch_bytes(n, 0), per = qgemm_scratch_bytes(n, 1) - fixed;
@@ -182,11 +183,12 @@ static void prep_worker(void *arg, int ith, int nth) {
         for (int64_t b = b0; b < b1; b++) act_round_f16(mc->x_f16 + b * n, op->x + b * op->ldx, n);
 }
 
-/* K-quant and Q5_0 weights have row dots only (qdot_k*.c), which follow
- * llama.cpp's per-block fp32 steps: for a batch of 16 rows or more the
- * dequantized fp32 tile GEMM is faster (pp512 of 135M Q4_K_M, side by
- * side: 39-46 t/s against 29-32 through qdot4), so prefill takes the F32
- * path until these types have a qgemm; decode keeps the integer dots. */
+/* Where the table has no qgemm for K-quant and Q5_0 weights (AVX2 and
+ * plain AVX-512 CPUs; the VNNI tables have qgemm_k_avx512.c and
+ * qgemm_q5_0_vnni), their row dots lose to the dequantized fp32 tile GEMM
+ * for a batch of 16 rows or more (pp512 of 135M Q4_K_M, side by side:
+ * 39-46 t/s against 29-32 through qdot4), so prefill takes the F32 path
+ * there; decode keeps the integer dots. */
 static bool rowdot_only_prefill(const kernel_table *kt, int type, int64_t B) {
     const bool k = dtype_get(type)->vec_dot_type == OWL_TYPE_Q8_K || type == OWL_TYPE_Q5_0;
     return k && B >= 16 && !kt->qgemm[type];
