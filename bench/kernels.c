@@ -52,13 +52,21 @@ int main(int argc, char **argv) {
             if (kt->act_quant[act]) kt->act_quant[act](x + b * N, xq + (size_t)b * xs, N);
             else dtype_get(act)->from_float(x + b * N, xq + (size_t)b * xs, N);
         }
-        for (int g = 0; g < 2; g++) {
+        /* the layout repacked at load, where the table has one */
+        const qpack_ops *qp = kt->qpack[type];
+        uint8_t *tiles = qp ? owl_xaligned(qp->tile_bytes(N) * (size_t)(R / 16)) : NULL;
+        for (int64_t t = 0; qp && t < R / 16; t++)
+            qp->pack(tiles + (size_t)t * qp->tile_bytes(N), wq + (size_t)t * 16 * rs, rs, N);
+        for (int g = 0; g < 3; g++) {
             if (g == 0 && (!kt->qdot4[type] || !kt->qdot[type])) continue;
             if (g == 1 && !kt->qgemm[type]) continue;
+            if (g == 2 && !qp) continue;
             double best = 1e30;
             for (int it = 0; it < reps; it++) {
                 double t0 = now();
-                if (g == 1) {
+                if (g == 2) {
+                    qp->gemm(y, R, tiles, R / 16, xq, xs, B, N, false, scratch);
+                } else if (g == 1) {
                     kt->qgemm[type](y, R, wq, rs, R / 16 * 16, xq, xs, B, N, false, scratch);
                 } else if (B < 4) {
                     for (int64_t b = 0; b < B; b++)
@@ -76,9 +84,10 @@ int main(int argc, char **argv) {
                 if (dt < best) best = dt;
             }
             printf("%-11s %-6s %-5s N=%lld R=%lld B=%lld: %7.2f ms  %6.1f GMAC/s\n", isas[k],
-                   g ? "qgemm" : B < 4 ? "qdot" : "qdot4", tname, (long long)N, (long long)R, (long long)B,
+                   g == 2 ? "packed" : g ? "qgemm" : B < 4 ? "qdot" : "qdot4", tname, (long long)N, (long long)R, (long long)B,
                    best * 1e3, (double)N * (double)R * (double)B / best * 1e-9);
         }
+        owl_afree(tiles);
     }
     return 0;
 }

@@ -78,6 +78,12 @@ typedef struct owl_model_params {
      * memory; a matrix whose rows are not whole blocks of it stays as it is.
      * 0 (or any unquantized type): as stored. Ignored for GGUF files. */
     int32_t quant_type;
+    /* Keep the weights in their file layout only. By default (false) the
+     * matrices whose type has a packed layout on this CPU (Q4_0, Q4_1,
+     * Q8_0, ... with AVX512-VNNI) are repacked at load into tiles of 16
+     * rows for the default path, as llama.cpp's CPU repack does; the
+     * exact path reads the file layout either way. */
+    bool no_repack;
 } owl_model_params;
 
 owl_model_params owl_model_default_params(void);

@@ -43,6 +43,25 @@ typedef void (*qgemm_fn)(float *restrict y, ptrdiff_t ldy, const void *restrict 
                          bool add, void *scratch);
 size_t qgemm_scratch_bytes(int64_t n, int64_t B);
 
+/* The same GEMM on a weight repacked at load (model/weights.c) into tiles
+ * of 16 rows: y(B, 16*T) = xq(B, n) · W^T, tile t (rows 16t .. 16t+15) at
+ * tiles + t * tile_bytes(n). Each output is bit-identical to the type's
+ * scalar reference qdot for every B, one token included, so a row's
+ * result never depends on its batch. */
+typedef void (*qgemm_packed_fn)(float *restrict y, ptrdiff_t ldy, const void *restrict tiles,
+                                int64_t T, const void *restrict xq, size_t xs, int64_t B,
+                                int64_t n, bool add, void *scratch);
+/* A weight type's packed layout: its size, the packer and the GEMM on it.
+ * The layout is private to the kernel file; the bytes per row are at most
+ * the file's, so decode reads no more than the row dots would. */
+typedef struct qpack_ops {
+    size_t (*tile_bytes)(int64_t n);
+    /* 16 rows (rs bytes apart, n elements each) -> dst, tile_bytes(n)
+     * bytes, 64-byte aligned */
+    void (*pack)(void *restrict dst, const void *restrict w, size_t rs, int64_t n);
+    qgemm_packed_fn gemm;
+} qpack_ops;
+
 typedef void (*act_quant_fn)(const float *restrict x, void *restrict dst, int64_t n);
 /* Blocked attention over an f16 cache (attention_avx512.c), the default
  * path's prompts: rows <= ATTN_TILE_ROWS query rows times G query heads
@@ -85,6 +104,9 @@ typedef struct kernel_table {
      * token too, so a row's bits never depend on its batch); below it the
      * row dots run, faster there but with other fp32 rounding */
     int8_t qgemm_min_b[OWL_TYPE_COUNT];
+    /* the packed layout of a weight type (NULL: none); weights of that
+     * type are repacked at load and every batch runs qpack->gemm */
+    const qpack_ops *qpack[OWL_TYPE_COUNT];
     /* The activation formats of the default path, indexed by activation
      * type (a weight type's vec_dot_type: Q8_0, Q8_1, Q8_K, BF16, ...):
      * x(n) -> one row of that type, as llama.cpp makes it. A weight type
@@ -235,6 +257,8 @@ float qdot_q6_K_q8_K_avx512(const void *restrict w, const void *restrict xq, int
 void qdot4_q4_K_q8_K_avx512(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q5_K_q8_K_avx512(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q6_K_q8_K_avx512(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
+/* the packed layouts of qgemm_avx512.c */
+extern const qpack_ops qpack_q4_0_vnni, qpack_q4_1_vnni, qpack_q8_0_vnni;
 /* the K-quant prefill GEMM (qgemm_k_avx512.c) */
 void qgemm_q4_K_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
                      int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,

@@ -72,7 +72,23 @@ static void mm_rows(const mm_job *job, int i, int64_t r0, int64_t r1, float *scr
         const uint8_t *xq = job->xin[i];
         const size_t xr = job->xin_row[i];
         qgemm_fn qgemm = mc->kt->qgemm[w->type];
-        if (qgemm && r1 - r0 >= 16 && B >= mc->kt->qgemm_min_b[w->type]) {
+        const qpack_ops *qp = mc->kt->qpack[w->type];
+        if (w->tiles && w->pack == qp && r0 / 16 < w->rows / 16) {
+            /* the weight repacked at load: its tiles run every batch, one
+             * token included (so a row's bits never depend on its batch),
+             * activation rows in chunks whose side data fit the scratch */
+            const size_t avail = sizeof(float) * matmul_scratch_per_thread(mc->max_cols);
+            int64_t bc = (int64_t)(avail / (qgemm_scratch_bytes(n, 1) - qgemm_scratch_bytes(n, 0)));
+            if (bc > B) bc = B;
+            const int64_t t0 = r0 / 16, t1 = (r1 / 16 < w->rows / 16 ? r1 / 16 : w->rows / 16);
+            const uint8_t *tiles = (const uint8_t *)w->tiles + (size_t)t0 * qp->tile_bytes(n);
+            for (int64_t b0 = 0; b0 < B; b0 += bc) {
+                int64_t nbr = B - b0 < bc ? B - b0 : bc;
+                qp->gemm(op->y + b0 * op->ldy + r0, op->ldy, tiles, t1 - t0, xq + (size_t)b0 * xr,
+                         xr, nbr, n, op->add, scratch);
+            }
+            r0 = t1 * 16;
+        } else if (qgemm && r1 - r0 >= 16 && B >= mc->kt->qgemm_min_b[w->type]) {
             /* the GEMM over whole tiles of 16 rows, activation rows in
              * chunks whose side data fit the thread's scratch. Used down
              * to one token where the table's qgemm_min_b is 0 (Q4_0,

@@ -33,6 +33,11 @@ typedef struct mat {
     int type;            /* owl_type */
     int64_t rows, cols;  /* GGUF ne[1], ne[0] */
     size_t row_size;     /* bytes of one row */
+    /* the first rows / 16 tiles of 16 rows repacked at load for the
+     * default path (kernels.h qpack_ops), by `pack`; NULL when not packed.
+     * Owned by the model (weights_free). */
+    const void *tiles;
+    const struct qpack_ops *pack;
 } mat;
 
 typedef struct matmul_op {

@@ -60,13 +60,14 @@ static inline int32_t sum_i8_32(const int8_t *q) {
     return (int32_t)_mm_cvtsi128_si64(t) - 32 * 128;
 }
 
-/* Weight tile layout in scratch, per block i: the packed bytes (256 for
- * Q4: group g < 4 as raw bytes, the low nibbles giving group g and the
- * high nibbles group g + 4; 512 for Q8_0: 8 groups of biased bytes), then
- * (after all blocks) 16 fp32 scales per block, then 16 fp32 mins (Q4_1).
+/* The tile layout, in scratch (packed per call) or repacked at load
+ * (qpack_*): per block i the packed bytes (256 for Q4: group g < 4 as raw
+ * bytes, the low nibbles giving group g and the high nibbles group g + 4;
+ * 512 for Q8_0: 8 groups of biased bytes), then after all blocks 16 f16
+ * scales per block, then 16 f16 mins (Q4_1): the file's bytes, moved.
  * (transpose16x4, qgemm_pack.h, makes the groups.) */
-static void pack_q4(uint8_t *dst, float *wd, float *wm, const uint8_t *w, size_t rs, int64_t nb,
-                    int type) {
+static void pack_q4(uint8_t *dst, uint16_t *wd, uint16_t *wm, const uint8_t *w, size_t rs,
+                    int64_t nb, int type) {
     const size_t bs = type == OWL_TYPE_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q4_0);
     const size_t qoff = type == OWL_TYPE_Q4_1 ? offsetof(block_q4_1, qs) : offsetof(block_q4_0, qs);
     const __m512i zero = _mm512_setzero_si512();
@@ -75,25 +76,21 @@ static void pack_q4(uint8_t *dst, float *wd, float *wm, const uint8_t *w, size_t
         for (int r = 0; r < 16; r++) {
             const uint8_t *blk = w + (size_t)r * rs + (size_t)i * bs;
             p[r] = blk + qoff;
-            uint16_t h; /* d, then m for Q4_1: the first fields of both */
-            memcpy(&h, blk, 2);
-            wd[i * 16 + r] = _cvtsh_ss(h);
-            if (type == OWL_TYPE_Q4_1) {
-                memcpy(&h, blk + 2, 2);
-                wm[i * 16 + r] = _cvtsh_ss(h);
-            }
+            /* d, then m for Q4_1: the first fields of both */
+            memcpy(&wd[i * 16 + r], blk, 2);
+            if (type == OWL_TYPE_Q4_1) memcpy(&wm[i * 16 + r], blk + 2, 2);
         }
         transpose16x4(dst + (size_t)i * 256, p, zero);
     }
 }
 
-static void pack_q8(uint8_t *dst, float *wd, const uint8_t *w, size_t rs, int64_t nb) {
+static void pack_q8(uint8_t *dst, uint16_t *wd, const uint8_t *w, size_t rs, int64_t nb) {
     const __m512i bias = _mm512_set1_epi8((char)0x80);
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t *p[16], *p2[16];
         for (int r = 0; r < 16; r++) {
             const block_q8_0 *b = (const block_q8_0 *)(w + (size_t)r * rs) + i;
-            wd[i * 16 + r] = _cvtsh_ss(b->d);
+            wd[i * 16 + r] = b->d;
             p[r] = (const uint8_t *)b->qs;
             p2[r] = (const uint8_t *)b->qs + 16;
         }
@@ -122,14 +119,14 @@ static inline __m256i q5_values(const block_q5_0 *b) {
     return _mm256_or_si256(nib, q5_high(b->qh));
 }
 
-static void pack_q5_0(uint8_t *dst, float *wd, const uint8_t *w, size_t rs, int64_t nb) {
+static void pack_q5_0(uint8_t *dst, uint16_t *wd, const uint8_t *w, size_t rs, int64_t nb) {
     uint8_t u[16][32] __attribute__((aligned(32)));
     const __m512i zero = _mm512_setzero_si512();
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t *p[16], *p2[16];
         for (int r = 0; r < 16; r++) {
             const block_q5_0 *b = (const block_q5_0 *)(w + (size_t)r * rs) + i;
-            wd[i * 16 + r] = _cvtsh_ss(b->d);
+            wd[i * 16 + r] = b->d;
             _mm256_store_si256((__m256i *)u[r], q5_values(b));
             p[r] = u[r];
             p2[r] = u[r] + 16;
@@ -343,28 +340,17 @@ qgemv_body(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict w, size_t r
     }
 }
 
-/* the generic body; type is a constant in each caller */
+/* the activation side of B rows, once for all tiles; K * sum(q) only
+ * where the tile loops run (with_c) */
 static inline __attribute__((always_inline)) void
-qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, int64_t R,
-           const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add, void *scratch,
-           int type) {
-    /* q4: nibbles kept packed (Q4_0, Q4_1); else 8 groups of bytes (Q8_0
-     * biased by 128, Q5_0 decoded to 0..31) */
-    const bool q4 = type == OWL_TYPE_Q4_0 || type == OWL_TYPE_Q4_1, q41 = type == OWL_TYPE_Q4_1;
+act_sides(act_side *side, const uint8_t *xq, size_t xs, int64_t B, int64_t nb, bool with_c,
+          int type) {
+    const bool q41 = type == OWL_TYPE_Q4_1;
     const int32_t K = type == OWL_TYPE_Q4_0 ? 8 : type == OWL_TYPE_Q5_0 ? 16 : 128; /* the offset */
-    const int64_t nb = n / 32;
-    const size_t bpb = q4 ? 256 : 512;              /* packed bytes per block */
     const size_t xbs = q41 ? sizeof(block_q8_1) : sizeof(block_q8_0);
-    const size_t xoff = q41 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
-    uint8_t *pk = scratch;
-    float *wd = (float *)(pk + (size_t)nb * bpb);
-    float *wm = wd + nb * 16;
-    act_side *side = (act_side *)(wm + nb * 16);
-    const uint8_t *xb = xq;
-    /* the activation side, once for all tiles */
     for (int64_t b = 0; b < B; b++)
         for (int64_t i = 0; i < nb; i++) {
-            const uint8_t *blk = xb + (size_t)b * xs + (size_t)i * xbs;
+            const uint8_t *blk = xq + (size_t)b * xs + (size_t)i * xbs;
             act_side *a = side + b * nb + i;
             if (q41) {
                 const block_q8_1 *q = (const block_q8_1 *)blk;
@@ -373,105 +359,166 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
             } else {
                 const block_q8_0 *q = (const block_q8_0 *)blk;
                 a->d = _cvtsh_ss(q->d);
-                if (B >= 4) a->u.c = K * sum_i8_32(q->qs);
+                if (with_c) a->u.c = K * sum_i8_32(q->qs);
             }
         }
+}
+
+/* one block of every activation row of a group: the tile's 8 groups of
+ * block i loaded once (the group's rows are x0 + k*xs, their sides
+ * s0 + k*nb) */
+#define TILE_STEP(k) a##k = block_acc(a##k, BLOCK_SUMS(W, xi + (k) * xs), d, m, s0 + (k) * nb + i, q41)
+
+/* y(B, 16) for one tile: pk the packed bytes, wd / wm the f16 scales and
+ * mins of its blocks */
+static inline __attribute__((always_inline)) void
+tile_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint16_t *wd,
+          const uint16_t *wm, const uint8_t *xb, size_t xs, const act_side *side, int64_t B,
+          int64_t nb, bool add, int type) {
+    const bool q4 = type == OWL_TYPE_Q4_0 || type == OWL_TYPE_Q4_1, q41 = type == OWL_TYPE_Q4_1;
+    const size_t bpb = q4 ? 256 : 512; /* packed bytes per block */
+    const size_t xbs = q41 ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t xoff = q41 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    int64_t b = 0;
+    for (; b + 8 <= B; b += 8) { /* eight activation rows per unpacked block */
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        const uint8_t *x0 = xb + (size_t)b * xs + xoff;
+        const act_side *s0 = side + b * nb;
+        for (int64_t i = 0; i < nb; i++) {
+            __m512i W0, W1, W2, W3, W4, W5, W6, W7;
+            LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
+            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd + i * 16)));
+            const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wm + i * 16))) : d;
+            const uint8_t *xi = x0 + (size_t)i * xbs;
+            TILE_STEP(0); TILE_STEP(1); TILE_STEP(2); TILE_STEP(3);
+            TILE_STEP(4); TILE_STEP(5); TILE_STEP(6); TILE_STEP(7);
+        }
+        store16(y + b * ldy, a0, add);
+        store16(y + (b + 1) * ldy, a1, add);
+        store16(y + (b + 2) * ldy, a2, add);
+        store16(y + (b + 3) * ldy, a3, add);
+        store16(y + (b + 4) * ldy, a4, add);
+        store16(y + (b + 5) * ldy, a5, add);
+        store16(y + (b + 6) * ldy, a6, add);
+        store16(y + (b + 7) * ldy, a7, add);
+    }
+    for (; b + 4 <= B; b += 4) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        const uint8_t *x0 = xb + (size_t)b * xs + xoff;
+        const act_side *s0 = side + b * nb;
+        for (int64_t i = 0; i < nb; i++) {
+            __m512i W0, W1, W2, W3, W4, W5, W6, W7;
+            LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
+            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd + i * 16)));
+            const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wm + i * 16))) : d;
+            const uint8_t *xi = x0 + (size_t)i * xbs;
+            TILE_STEP(0); TILE_STEP(1); TILE_STEP(2); TILE_STEP(3);
+        }
+        store16(y + b * ldy, a0, add);
+        store16(y + (b + 1) * ldy, a1, add);
+        store16(y + (b + 2) * ldy, a2, add);
+        store16(y + (b + 3) * ldy, a3, add);
+    }
+    for (; b < B; b++) {
+        __m512 a0 = _mm512_setzero_ps();
+        const uint8_t *x0 = xb + (size_t)b * xs + xoff;
+        const act_side *s0 = side + b * nb;
+        for (int64_t i = 0; i < nb; i++) {
+            __m512i W0, W1, W2, W3, W4, W5, W6, W7;
+            LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
+            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd + i * 16)));
+            const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wm + i * 16))) : d;
+            const uint8_t *xi = x0 + (size_t)i * xbs;
+            TILE_STEP(0);
+        }
+        store16(y + b * ldy, a0, add);
+    }
+}
+
+/* bytes of the packed quants, and of one tile (scales and mins after the
+ * quants, the whole rounded to a cache line) */
+static inline size_t quant_bytes(int64_t nb, int type) {
+    return (size_t)nb * (type == OWL_TYPE_Q4_0 || type == OWL_TYPE_Q4_1 ? 256 : 512);
+}
+static inline size_t tile_size(int64_t n, int type) {
+    const int64_t nb = n / 32;
+    const size_t sc = (size_t)nb * 16 * sizeof(uint16_t) * (type == OWL_TYPE_Q4_1 ? 2 : 1);
+    return (quant_bytes(nb, type) + sc + 63) & ~(size_t)63;
+}
+
+/* one tile of 16 rows into dst in the tile layout */
+static inline __attribute__((always_inline)) void
+pack_tile(uint8_t *dst, const uint8_t *w, size_t rs, int64_t n, int type) {
+    const int64_t nb = n / 32;
+    uint16_t *wd = (uint16_t *)(dst + quant_bytes(nb, type)), *wm = wd + nb * 16;
+    if (type == OWL_TYPE_Q4_0 || type == OWL_TYPE_Q4_1) pack_q4(dst, wd, wm, w, rs, nb, type);
+    else if (type == OWL_TYPE_Q5_0) pack_q5_0(dst, wd, w, rs, nb);
+    else pack_q8(dst, wd, w, rs, nb);
+}
+
+/* the generic body; type is a constant in each caller */
+static inline __attribute__((always_inline)) void
+qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, int64_t R,
+           const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add, void *scratch,
+           int type) {
+    const bool q41 = type == OWL_TYPE_Q4_1;
+    const int64_t nb = n / 32;
+    const size_t xbs = q41 ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t xoff = q41 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    uint8_t *pk = scratch;
+    act_side *side = (act_side *)(pk + tile_size(n, type));
+    act_sides(side, xq, xs, B, nb, B >= 4, type);
     if (B < 4) {
-        qgemv_body(y, ldy, w, rs, R, xb, xs, side, xbs, xoff, B, n, add, type);
+        qgemv_body(y, ldy, w, rs, R, xq, xs, side, xbs, xoff, B, n, add, type);
         return;
     }
-
+    const uint16_t *wd = (const uint16_t *)(pk + quant_bytes(nb, type)), *wm = wd + nb * 16;
     for (int64_t r0 = 0; r0 + 16 <= R; r0 += 16) {
-        const uint8_t *wt = (const uint8_t *)w + (size_t)r0 * rs;
-        if (q4) pack_q4(pk, wd, wm, wt, rs, nb, type);
-        else if (type == OWL_TYPE_Q5_0) pack_q5_0(pk, wd, wt, rs, nb);
-        else pack_q8(pk, wd, wt, rs, nb);
-        int64_t b = 0;
-        for (; b + 8 <= B; b += 8) { /* eight activation rows per unpacked block */
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            const uint8_t *x0 = xb + (size_t)b * xs + xoff;
-            const act_side *s0 = side + b * nb;
-            for (int64_t i = 0; i < nb; i++) {
-                __m512i W0, W1, W2, W3, W4, W5, W6, W7;
-                LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
-                const __m512 d = _mm512_loadu_ps(wd + i * 16);
-                const __m512 m = q41 ? _mm512_loadu_ps(wm + i * 16) : d;
-                const uint8_t *xi = x0 + (size_t)i * xbs;
-                a0 = block_acc(a0, BLOCK_SUMS(W, xi), d, m, s0 + i, q41);
-                a1 = block_acc(a1, BLOCK_SUMS(W, xi + xs), d, m, s0 + nb + i, q41);
-                a2 = block_acc(a2, BLOCK_SUMS(W, xi + 2 * xs), d, m, s0 + 2 * nb + i, q41);
-                a3 = block_acc(a3, BLOCK_SUMS(W, xi + 3 * xs), d, m, s0 + 3 * nb + i, q41);
-                a4 = block_acc(a4, BLOCK_SUMS(W, xi + 4 * xs), d, m, s0 + 4 * nb + i, q41);
-                a5 = block_acc(a5, BLOCK_SUMS(W, xi + 5 * xs), d, m, s0 + 5 * nb + i, q41);
-                a6 = block_acc(a6, BLOCK_SUMS(W, xi + 6 * xs), d, m, s0 + 6 * nb + i, q41);
-                a7 = block_acc(a7, BLOCK_SUMS(W, xi + 7 * xs), d, m, s0 + 7 * nb + i, q41);
-            }
-            store16(y + b * ldy + r0, a0, add);
-            store16(y + (b + 1) * ldy + r0, a1, add);
-            store16(y + (b + 2) * ldy + r0, a2, add);
-            store16(y + (b + 3) * ldy + r0, a3, add);
-            store16(y + (b + 4) * ldy + r0, a4, add);
-            store16(y + (b + 5) * ldy + r0, a5, add);
-            store16(y + (b + 6) * ldy + r0, a6, add);
-            store16(y + (b + 7) * ldy + r0, a7, add);
-        }
-        for (; b + 4 <= B; b += 4) {
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            const uint8_t *x0 = xb + (size_t)b * xs + xoff;
-            const act_side *s0 = side + b * nb;
-            for (int64_t i = 0; i < nb; i++) {
-                __m512i W0, W1, W2, W3, W4, W5, W6, W7;
-                LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
-                const __m512 d = _mm512_loadu_ps(wd + i * 16);
-                const __m512 m = q41 ? _mm512_loadu_ps(wm + i * 16) : d;
-                const uint8_t *xi = x0 + (size_t)i * xbs;
-                a0 = block_acc(a0, BLOCK_SUMS(W, xi), d, m, s0 + i, q41);
-                a1 = block_acc(a1, BLOCK_SUMS(W, xi + xs), d, m, s0 + nb + i, q41);
-                a2 = block_acc(a2, BLOCK_SUMS(W, xi + 2 * xs), d, m, s0 + 2 * nb + i, q41);
-                a3 = block_acc(a3, BLOCK_SUMS(W, xi + 3 * xs), d, m, s0 + 3 * nb + i, q41);
-            }
-            store16(y + b * ldy + r0, a0, add);
-            store16(y + (b + 1) * ldy + r0, a1, add);
-            store16(y + (b + 2) * ldy + r0, a2, add);
-            store16(y + (b + 3) * ldy + r0, a3, add);
-        }
-        for (; b < B; b++) {
-            __m512 a0 = _mm512_setzero_ps();
-            const uint8_t *x0 = xb + (size_t)b * xs + xoff;
-            for (int64_t i = 0; i < nb; i++) {
-                __m512i W0, W1, W2, W3, W4, W5, W6, W7;
-                LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
-                const __m512 d = _mm512_loadu_ps(wd + i * 16);
-                const __m512 m = q41 ? _mm512_loadu_ps(wm + i * 16) : d;
-                a0 = block_acc(a0, BLOCK_SUMS(W, x0 + (size_t)i * xbs), d, m, side + b * nb + i, q41);
-            }
-            store16(y + b * ldy + r0, a0, add);
-        }
+        pack_tile(pk, (const uint8_t *)w + (size_t)r0 * rs, rs, n, type);
+        tile_gemm(y + r0, ldy, pk, wd, wm, xq, xs, side, B, nb, add, type);
     }
 }
 
-void qgemm_q4_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
-                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
-                     void *scratch) {
-    qgemm_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q4_0);
+/* the same on tiles packed at load: every B runs the tile loops */
+static inline __attribute__((always_inline)) void
+qgemm_packed_body(float *restrict y, ptrdiff_t ldy, const void *restrict tiles, int64_t T,
+                  const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
+                  void *scratch, int type) {
+    const int64_t nb = n / 32;
+    const size_t tb = tile_size(n, type);
+    act_side *side = scratch;
+    act_sides(side, xq, xs, B, nb, true, type);
+    for (int64_t t = 0; t < T; t++) {
+        const uint8_t *pk = (const uint8_t *)tiles + (size_t)t * tb;
+        const uint16_t *wd = (const uint16_t *)(pk + quant_bytes(nb, type)), *wm = wd + nb * 16;
+        tile_gemm(y + t * 16, ldy, pk, wd, wm, xq, xs, side, B, nb, add, type);
+    }
 }
 
-void qgemm_q4_1_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
-                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
-                     void *scratch) {
-    qgemm_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q4_1);
-}
+#define QGEMM(name, type)                                                                      \
+    void qgemm_##name##_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w,         \
+                             size_t rs, int64_t R, const void *restrict xq, size_t xs,          \
+                             int64_t B, int64_t n, bool add, void *scratch) {                   \
+        qgemm_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, type);                        \
+    }
+QGEMM(q4_0, OWL_TYPE_Q4_0)
+QGEMM(q4_1, OWL_TYPE_Q4_1)
+QGEMM(q5_0, OWL_TYPE_Q5_0)
+QGEMM(q8_0, OWL_TYPE_Q8_0)
 
-void qgemm_q5_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
-                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
-                     void *scratch) {
-    qgemm_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q5_0);
-}
-
-void qgemm_q8_0_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
-                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
-                     void *scratch) {
-    qgemm_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q8_0);
-}
+#define QPACK(name, type)                                                                      \
+    static size_t tile_bytes_##name(int64_t n) { return tile_size(n, type); }                  \
+    static void pack_##name(void *restrict dst, const void *restrict w, size_t rs, int64_t n) { \
+        pack_tile(dst, w, rs, n, type);                                                        \
+    }                                                                                          \
+    static void gemm_##name(float *restrict y, ptrdiff_t ldy, const void *restrict tiles,      \
+                            int64_t T, const void *restrict xq, size_t xs, int64_t B,          \
+                            int64_t n, bool add, void *scratch) {                              \
+        qgemm_packed_body(y, ldy, tiles, T, xq, xs, B, n, add, scratch, type);                 \
+    }                                                                                          \
+    const qpack_ops qpack_##name##_vnni = {tile_bytes_##name, pack_##name, gemm_##name};
+QPACK(q4_0, OWL_TYPE_Q4_0)
+QPACK(q4_1, OWL_TYPE_Q4_1)
+QPACK(q8_0, OWL_TYPE_Q8_0)
 
 #endif /* __x86_64__ */

@@ -84,7 +84,8 @@ static owl_status quantize_dir(tensor_dir *td, int qt) {
     return OWL_OK;
 }
 
-static owl_status load_weights(owl_model *m, const char *path, hf_config *cfg, int quant_type) {
+static owl_status load_weights(owl_model *m, const char *path, hf_config *cfg, int quant_type,
+                               bool no_repack) {
     struct model_impl *impl = owl_xcalloc(1, sizeof *impl);
     if (!impl) return OWL_ERR_NOMEM;
     m->impl = impl;
@@ -103,6 +104,7 @@ static owl_status load_weights(owl_model *m, const char *path, hf_config *cfg, i
     if (!impl->w.layers) return OWL_ERR_NOMEM;
     impl->w.n_layer = hp->n_layer;
     if ((s = arch_llama.bind_weights(m->td, hp, &impl->w)) != OWL_OK) return s;
+    if (!no_repack && (s = weights_pack(&impl->w, kernels_get(), NULL, 0)) != OWL_OK) return s;
     if (cfg->rope_freqs) { /* llama3 scaling: the divisors the binder would take from a GGUF */
         impl->w.rope_freqs.owned = cfg->rope_freqs;
         impl->w.rope_freqs.data = cfg->rope_freqs;
@@ -130,7 +132,7 @@ owl_status model_load_dir(const char *path, const owl_model_params *params, owl_
         m->gen.has_temp = cfg.has_temp, m->gen.temp = cfg.temperature;
         m->gen.has_top_p = cfg.has_top_p, m->gen.top_p = cfg.top_p;
         m->gen.has_top_k = cfg.has_top_k, m->gen.top_k = cfg.top_k;
-        s = load_weights(m, path, &cfg, params->quant_type);
+        s = load_weights(m, path, &cfg, params->quant_type, params->no_repack);
     }
     hf_config_free(&cfg);
     if (s != OWL_OK) {

@@ -24,7 +24,7 @@ static char *dup_meta(const gguf *g, const char *key) {
     return owl_xstrndup(s.ptr, (size_t)s.len);
 }
 
-static owl_status load_weights(owl_model *m) {
+static owl_status load_weights(owl_model *m, bool no_repack) {
     const gguf *g = m->gg;
     gguf_str an;
     if (gguf_get_str(g, "general.architecture", &an) <= 0)
@@ -52,6 +52,8 @@ static owl_status load_weights(owl_model *m) {
     if ((s = tensor_dir_from_gguf(g, &td)) != OWL_OK) return s;
     s = arch->bind_weights(td, hp, &impl->w);
     tensor_dir_free(td); /* views into g's map: the weights keep pointing there */
+    if (s == OWL_OK && !no_repack)
+        s = weights_pack(&impl->w, kernels_get(), g->map.data, g->map.size);
     return s;
 }
 
@@ -87,7 +89,7 @@ owl_status owl_model_load(const char *path, const owl_model_params *params, owl_
             if (!m->tensor_names[i]) s = OWL_ERR_NOMEM;
         }
     }
-    if (s == OWL_OK && !params->vocab_only) s = load_weights(m);
+    if (s == OWL_OK && !params->vocab_only) s = load_weights(m, params->no_repack);
     if (s != OWL_OK) {
         owl_model_free(m);
         return s;

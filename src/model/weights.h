@@ -51,6 +51,8 @@ typedef struct model_weights {
     vec rope_freqs;        /* (n_rot/2) RoPE frequency divisors, or absent */
     layer_weights *layers; /* (L) owned */
     int32_t n_layer;
+    void *packed;          /* the tiles of every packed mat (weights_pack), mapped */
+    size_t packed_size;
 } model_weights;
 
 /* Finds tensor `name` (printf-style with one int, e.g. "blk.%d.attn_q.weight"
@@ -62,7 +64,13 @@ owl_status weights_bind_mat(const tensor_dir *g, const char *name, int il,
 /* Same for a 1-D vector of n elements (converted to f32 when needed). */
 owl_status weights_bind_vec(const tensor_dir *g, const char *name, int il, int64_t n,
                             bool required, vec *v);
-/* Frees what bind_vec converted and the layer array. */
+/* Repacks every matmul weight whose type has a packed layout in kt
+ * (kernels.h qpack) into owned tiles, for the default path; mat.data stays
+ * valid. Pages of the originals inside [map, map + map_size) are released
+ * (madvise), to be read again from the file if the exact path wants them. */
+owl_status weights_pack(model_weights *w, const kernel_table *kt, const void *map,
+                        size_t map_size);
+/* Frees what bind_vec converted and pack made, and the layer array. */
 void weights_free(model_weights *w);
 
 #endif

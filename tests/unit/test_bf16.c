@@ -213,7 +213,7 @@ static void test_matmul(const kernel_table *kt, threadpool *pool) {
     static float x[BM * K], y[BM * R], ye[BM * R];
     fill_bf16(wq, R * K, 0);
     for (int i = 0; i < BM * K; i++) x[i] = frand() * 3.0f;
-    mat w = {wq, OWL_TYPE_BF16, R, K, sizeof(uint16_t) * K};
+    mat w = {.data = wq, .type = OWL_TYPE_BF16, .rows = R, .cols = K, .row_size = sizeof(uint16_t) * K};
     const int T = threadpool_size(pool);
     float *scratch = owl_xaligned(sizeof(float) * matmul_scratch_per_thread(K) * (size_t)T);
     uint8_t *xa = owl_xaligned(matmul_act_row_bytes(OWL_TYPE_BF16, K) * BM);

@@ -252,7 +252,7 @@ static void test_matmul_type(int type, const kernel_table *kt, threadpool *pool)
     size_t rs = dtype_row_size(type, K);
     uint8_t *wq = owl_xmalloc(rs * R);
     for (int r = 0; r < R; r++) tr->from_float(wf + r * K, wq + r * rs, K);
-    mat w = {wq, type, R, K, rs};
+    mat w = {.data = wq, .type = type, .rows = R, .cols = K, .row_size = rs};
     int T = threadpool_size(pool);
     float *scratch = owl_xaligned(sizeof(float) * matmul_scratch_per_thread(K) * (size_t)T);
     matmul_ctx mc = {.pool = pool, .kt = kt, .scratch = scratch, .max_cols = K, .exact = true, .max_rows = 7};
@@ -568,10 +568,17 @@ static void test_qgemm(const kernel_table *kt) {
             else act_quantize_q8_1(x + b * N, xq + b * xs, N);
         }
         void *scratch = owl_xaligned(qgemm_scratch_bytes(N, BMAX));
+        /* the packed layout (weights repacked at load), where the table has one */
+        const qpack_ops *qp = kt->qpack[t];
+        uint8_t *tiles = qp ? owl_xaligned(qp->tile_bytes(N) * (R / 16)) : NULL;
+        for (int k = 0; qp && k < R / 16; k++)
+            qp->pack(tiles + (size_t)k * qp->tile_bytes(N), wq + (size_t)k * 16 * rs, rs, N);
+        for (int v = 0; v < (qp ? 2 : 1); v++)
         for (int B = 1; B <= BMAX; B++)
             for (int add = 0; add < 2; add++) {
                 for (int i = 0; i < BMAX * LDY; i++) y[i] = add ? 0.5f : 12345.0f;
-                kt->qgemm[t](y, LDY, wq, rs, R, xq, xs, B, N, add, scratch);
+                if (v == 0) kt->qgemm[t](y, LDY, wq, rs, R, xq, xs, B, N, add, scratch);
+                else qp->gemm(y, LDY, tiles, R / 16, xq, xs, B, N, add, scratch);
                 int same = 0, untouched = 0;
                 for (int b = 0; b < BMAX; b++)
                     for (int r = 0; r < LDY; r++) {
@@ -587,10 +594,12 @@ static void test_qgemm(const kernel_table *kt) {
                         same += got == (add ? 0.5f + d : d);
                     }
                 CHECK(same == B * R && untouched == BMAX * LDY - B * R,
-                      "%s qgemm %s B=%d add=%d: %d of %d results equal the scalar dot, %d of %d "
+                      "%s qgemm%s %s B=%d add=%d: %d of %d results equal the scalar dot, %d of %d "
                       "others untouched",
-                      kt->isa, tr->name, B, add, same, B * R, untouched, BMAX * LDY - B * R);
+                      kt->isa, v ? " (packed)" : "", tr->name, B, add, same, B * R, untouched,
+                      BMAX * LDY - B * R);
             }
+        owl_afree(tiles);
         owl_afree(scratch);
     }
 }
