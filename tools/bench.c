@@ -201,7 +201,7 @@ static void human_params(char *buf, size_t cap, double n) {
 int cmd_bench(int argc, char **argv) {
     const char *model_path = NULL, *output = "md";
     int32_t n_prompt = 512, n_gen = 128, n_threads = 0, reps = 5;
-    bool no_warmup = false;
+    bool no_warmup = false, no_repack = false;
     const arg_opt opts[] = {
         {"-m", "--model", ARG_STR, &model_path, 0, 0, "FILE", "the model (GGUF)"},
         {"-p", "--n-prompt", ARG_INT, &n_prompt, 0, 65536, "N", "prompt tokens of the pp test, 0 = no pp test"},
@@ -210,6 +210,8 @@ int cmd_bench(int argc, char **argv) {
         {"-r", "--repetitions", ARG_INT, &reps, 1, 1000, "N", "timed repetitions of each test"},
         {"-o", "--output", ARG_STR, &output, 0, 0, "md|json", "a markdown table or llama-bench's JSON"},
         {NULL, "--no-warmup", ARG_FLAG, &no_warmup, 0, 0, NULL, "skip the warm-up run"},
+        {NULL, "--no-repack", ARG_FLAG, &no_repack, 0, 0, NULL,
+         "keep the weights in the file's layout (no 16-row tiles at load)"},
     };
     int n_pos = 0;
     int r = args_parse(&bench_cmd, opts, sizeof opts / sizeof opts[0], argc, argv, NULL, 0, &n_pos);
@@ -223,7 +225,9 @@ int cmd_bench(int argc, char **argv) {
     if (!(model_path = cli_model_path("bench", model_path, cached, sizeof cached))) return 1;
 
     owl_model *m = NULL;
-    if (owl_model_load(model_path, NULL, &m) != OWL_OK) return cli_fail("bench", "%s", owl_last_error());
+    owl_model_params mp = owl_model_default_params();
+    mp.no_repack = no_repack;
+    if (owl_model_load(model_path, &mp, &m) != OWL_OK) return cli_fail("bench", "%s", owl_last_error());
     owl_model_info mi;
     owl_model_get_info(m, &mi);
     uint64_t model_size = 0;

@@ -34,6 +34,8 @@ size_t gen_opts_init(gen_opts *o, arg_opt *opts, const arg_opt *extra, size_t n_
         {"-t", "--threads", ARG_INT, &o->n_threads, 0, 1024, "N", "threads, 0 = every CPU this process may use"},
         {NULL, "--exact", ARG_FLAG, &o->exact, 0, 0, NULL,
          "fp32 reference path (slow): dequantized weights, f32 KV cache"},
+        {NULL, "--no-repack", ARG_FLAG, &o->no_repack, 0, 0, NULL,
+         "keep the weights in the file's layout (no 16-row tiles at load: less load time, slower)"},
         {NULL, "--quant", ARG_STR, &o->quant, 0, 0, "TYPE",
          "a model folder's weight matrices quantized at load (q8_0, q4_0, q4_k, ...)"},
         {NULL, "--temp", ARG_FLOAT, &o->sp.temp, 0, 100, "T",
@@ -81,6 +83,7 @@ int gen_init(generator *g, const char *cmd, const gen_opts *o, owl_model **model
     const char *path = cli_model_path(cmd, o->model, cached, sizeof cached);
     if (!path) return 1;
     owl_model_params mp = owl_model_default_params();
+    mp.no_repack = o->no_repack || o->exact; /* the exact path never reads the tiles */
     if (o->quant) {
         for (int t = 0; t < OWL_TYPE_COUNT && !mp.quant_type; t++) {
             const char *tn = owl_type_name(t);

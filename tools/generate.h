@@ -25,12 +25,13 @@ typedef struct gen_opts {
     const char *model;
     int32_t n_ctx, n_batch, n_threads;
     bool exact;
+    bool no_repack; /* --no-repack: weights in their file layout only */
     const char *quant; /* --quant TYPE: a folder's weights quantized at load */
     owl_sampler_params sp;
     bool temp_given, top_k_given, top_p_given; /* else the model's defaults */
 } gen_opts;
 
-enum { GEN_N_OPTS = 15 };
+enum { GEN_N_OPTS = 16 };
 
 /* Sets the defaults in o and writes the options table: -m first, then the
  * n_extra options of the subcommand, then the shared ones (pointing into

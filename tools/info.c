@@ -48,7 +48,9 @@ int cmd_info(int argc, char **argv) {
     if (!(model_path = cli_model_path("info", model_path, cached, sizeof cached))) return 1;
 
     owl_model *m = NULL;
-    if (owl_model_load(model_path, NULL, &m) != OWL_OK) return cli_fail("info", "%s", owl_last_error());
+    owl_model_params mp = owl_model_default_params();
+    mp.no_repack = true; /* nothing runs */
+    if (owl_model_load(model_path, &mp, &m) != OWL_OK) return cli_fail("info", "%s", owl_last_error());
     owl_model_info mi;
     owl_model_get_info(m, &mi);
 

@@ -607,7 +607,9 @@ int cmd_perplexity(int argc, char **argv) {
     char cached[4096];
     const char *path = cli_model_path(CMD, model_arg, cached, sizeof cached);
     if (!path) goto out;
-    if (owl_model_load(path, NULL, &r.model) != OWL_OK) {
+    owl_model_params mp = owl_model_default_params();
+    mp.no_repack = exact; /* the exact path never reads the tiles */
+    if (owl_model_load(path, &mp, &r.model) != OWL_OK) {
         cli_fail(CMD, "%s", owl_last_error());
         goto out;
     }

@@ -45,6 +45,10 @@ same g16 g32head "the text of -n 16 is not the start of -n 32"
 # two threads split the work, not the text
 gen g16t2 -p "$P" --temp 0 -n 16 -t 2
 same g16 g16t2 "-t 2 and -t 1 give different greedy text"
+# the weights' 16-row tiles (repacked at load) change the speed, not the
+# text: --no-repack reads the file's layout
+gen g16nr -p "$P" --temp 0 -n 16 --no-repack
+same g16 g16nr "--no-repack gives different greedy text"
 # the prompt from a file, and top-k 1 at a temperature, are greedy too
 printf '%s' "$P" >"$T/prompt.txt"
 gen gf -f "$T/prompt.txt" --temp 0 -n 16
