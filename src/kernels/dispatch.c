@@ -89,7 +89,7 @@ static const kernel_table table_avx512 = {
  * without the row dots' horizontal sums */
 #define QPACK_VNNI                                                                          \
     .qpack = {[OWL_TYPE_Q4_0] = &qpack_q4_0_vnni, [OWL_TYPE_Q4_1] = &qpack_q4_1_vnni,        \
-              [OWL_TYPE_Q8_0] = &qpack_q8_0_vnni}
+              [OWL_TYPE_Q8_0] = &qpack_q8_0_vnni, [OWL_TYPE_Q5_0] = &qpack_q5_0_vnni}
 static const kernel_table table_avx512_vnni = {
     .isa = "avx512vnni", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
     ROWDOT_AVX2, QDOT(vnni, avx2, avx512), F16KV(avx2), ACT_AVX2(avx2),

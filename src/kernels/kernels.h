@@ -258,7 +258,7 @@ void qdot4_q4_K_q8_K_avx512(const void *restrict w, const void *restrict xq, siz
 void qdot4_q5_K_q8_K_avx512(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 void qdot4_q6_K_q8_K_avx512(const void *restrict w, const void *restrict xq, size_t xs, float out[4], int64_t n);
 /* the packed layouts of qgemm_avx512.c */
-extern const qpack_ops qpack_q4_0_vnni, qpack_q4_1_vnni, qpack_q8_0_vnni;
+extern const qpack_ops qpack_q4_0_vnni, qpack_q4_1_vnni, qpack_q8_0_vnni, qpack_q5_0_vnni;
 /* the K-quant prefill GEMM (qgemm_k_avx512.c) */
 void qgemm_q4_K_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
                      int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,

@@ -119,20 +119,25 @@ static inline __m256i q5_values(const block_q5_0 *b) {
     return _mm256_or_si256(nib, q5_high(b->qh));
 }
 
+/* Q5_0 in the Q4 layout plus the fifth bits: the 256 nibble bytes, then
+ * 8 masks of 64 bits, mask k bit 4r + j set where value 4k + j of row r
+ * has its fifth bit (the bytes of group k that get +16): 320 bytes per
+ * block, the file's 22 bytes per row with the scale */
 static void pack_q5_0(uint8_t *dst, uint16_t *wd, const uint8_t *w, size_t rs, int64_t nb) {
-    uint8_t u[16][32] __attribute__((aligned(32)));
     const __m512i zero = _mm512_setzero_si512();
     for (int64_t i = 0; i < nb; i++) {
-        const uint8_t *p[16], *p2[16];
+        const uint8_t *p[16];
+        uint64_t mk[8] = {0};
         for (int r = 0; r < 16; r++) {
             const block_q5_0 *b = (const block_q5_0 *)(w + (size_t)r * rs) + i;
             wd[i * 16 + r] = b->d;
-            _mm256_store_si256((__m256i *)u[r], q5_values(b));
-            p[r] = u[r];
-            p2[r] = u[r] + 16;
+            p[r] = b->qs;
+            uint32_t qh;
+            memcpy(&qh, b->qh, 4);
+            for (int k = 0; k < 8; k++) mk[k] |= (uint64_t)((qh >> (4 * k)) & 15) << (4 * r);
         }
-        transpose16x4(dst + (size_t)i * 512, p, zero);
-        transpose16x4(dst + (size_t)i * 512 + 256, p2, zero);
+        transpose16x4(dst + (size_t)i * 320, p, zero);
+        memcpy(dst + (size_t)i * 320 + 256, mk, sizeof mk);
     }
 }
 
@@ -162,6 +167,25 @@ static void pack_q5_0(uint8_t *dst, uint16_t *wd, const uint8_t *w, size_t rs, i
             W##6 = _mm512_loadu_si512((p) + 384);                                     \
             W##7 = _mm512_loadu_si512((p) + 448);                                     \
         }                                                                             \
+    } while (0)
+
+/* Q5_0: the fifth bits (masks after the nibbles) added to the groups */
+static inline __mmask64 load_mask(const uint8_t *p) {
+    uint64_t m;
+    memcpy(&m, p, 8);
+    return _cvtu64_mask64(m);
+}
+#define ADD_HIGH(W, p)                                                                \
+    do {                                                                              \
+        const __m512i h_ = _mm512_set1_epi8(0x10);                                    \
+        W##0 = _mm512_mask_add_epi8(W##0, load_mask((p) + 0), W##0, h_);              \
+        W##1 = _mm512_mask_add_epi8(W##1, load_mask((p) + 8), W##1, h_);              \
+        W##2 = _mm512_mask_add_epi8(W##2, load_mask((p) + 16), W##2, h_);             \
+        W##3 = _mm512_mask_add_epi8(W##3, load_mask((p) + 24), W##3, h_);             \
+        W##4 = _mm512_mask_add_epi8(W##4, load_mask((p) + 32), W##4, h_);             \
+        W##5 = _mm512_mask_add_epi8(W##5, load_mask((p) + 40), W##5, h_);             \
+        W##6 = _mm512_mask_add_epi8(W##6, load_mask((p) + 48), W##6, h_);             \
+        W##7 = _mm512_mask_add_epi8(W##7, load_mask((p) + 56), W##7, h_);             \
     } while (0)
 
 /* the integer sums of one activation block (32 bytes) with the 16 rows */
@@ -375,8 +399,9 @@ static inline __attribute__((always_inline)) void
 tile_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint16_t *wd,
           const uint16_t *wm, const uint8_t *xb, size_t xs, const act_side *side, int64_t B,
           int64_t nb, bool add, int type) {
-    const bool q4 = type == OWL_TYPE_Q4_0 || type == OWL_TYPE_Q4_1, q41 = type == OWL_TYPE_Q4_1;
-    const size_t bpb = q4 ? 256 : 512; /* packed bytes per block */
+    const bool q5 = type == OWL_TYPE_Q5_0, q41 = type == OWL_TYPE_Q4_1;
+    const bool q4 = type == OWL_TYPE_Q4_0 || q41 || q5; /* nibbles */
+    const size_t bpb = q5 ? 320 : q4 ? 256 : 512; /* packed bytes per block */
     const size_t xbs = q41 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const size_t xoff = q41 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
     int64_t b = 0;
@@ -387,6 +412,7 @@ tile_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint16_t *w
         for (int64_t i = 0; i < nb; i++) {
             __m512i W0, W1, W2, W3, W4, W5, W6, W7;
             LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
+            if (q5) ADD_HIGH(W, pk + (size_t)i * bpb + 256);
             const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd + i * 16)));
             const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wm + i * 16))) : d;
             const uint8_t *xi = x0 + (size_t)i * xbs;
@@ -409,6 +435,7 @@ tile_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint16_t *w
         for (int64_t i = 0; i < nb; i++) {
             __m512i W0, W1, W2, W3, W4, W5, W6, W7;
             LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
+            if (q5) ADD_HIGH(W, pk + (size_t)i * bpb + 256);
             const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd + i * 16)));
             const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wm + i * 16))) : d;
             const uint8_t *xi = x0 + (size_t)i * xbs;
@@ -426,6 +453,7 @@ tile_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint16_t *w
         for (int64_t i = 0; i < nb; i++) {
             __m512i W0, W1, W2, W3, W4, W5, W6, W7;
             LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
+            if (q5) ADD_HIGH(W, pk + (size_t)i * bpb + 256);
             const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd + i * 16)));
             const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wm + i * 16))) : d;
             const uint8_t *xi = x0 + (size_t)i * xbs;
@@ -438,7 +466,7 @@ tile_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint16_t *w
 /* bytes of the packed quants, and of one tile (scales and mins after the
  * quants, the whole rounded to a cache line) */
 static inline size_t quant_bytes(int64_t nb, int type) {
-    return (size_t)nb * (type == OWL_TYPE_Q4_0 || type == OWL_TYPE_Q4_1 ? 256 : 512);
+    return (size_t)nb * (type == OWL_TYPE_Q5_0 ? 320 : type == OWL_TYPE_Q8_0 ? 512 : 256);
 }
 static inline size_t tile_size(int64_t n, int type) {
     const int64_t nb = n / 32;
@@ -507,18 +535,19 @@ QGEMM(q5_0, OWL_TYPE_Q5_0)
 QGEMM(q8_0, OWL_TYPE_Q8_0)
 
 #define QPACK(name, type)                                                                      \
-    static size_t tile_bytes_##name(int64_t n) { return tile_size(n, type); }                  \
-    static void pack_##name(void *restrict dst, const void *restrict w, size_t rs, int64_t n) { \
+    static size_t qp_tile_bytes_##name(int64_t n) { return tile_size(n, type); }                  \
+    static void qp_pack_##name(void *restrict dst, const void *restrict w, size_t rs, int64_t n) { \
         pack_tile(dst, w, rs, n, type);                                                        \
     }                                                                                          \
-    static void gemm_##name(float *restrict y, ptrdiff_t ldy, const void *restrict tiles,      \
+    static void qp_gemm_##name(float *restrict y, ptrdiff_t ldy, const void *restrict tiles,      \
                             int64_t T, const void *restrict xq, size_t xs, int64_t B,          \
                             int64_t n, bool add, void *scratch) {                              \
         qgemm_packed_body(y, ldy, tiles, T, xq, xs, B, n, add, scratch, type);                 \
     }                                                                                          \
-    const qpack_ops qpack_##name##_vnni = {tile_bytes_##name, pack_##name, gemm_##name};
+    const qpack_ops qpack_##name##_vnni = {qp_tile_bytes_##name, qp_pack_##name, qp_gemm_##name};
 QPACK(q4_0, OWL_TYPE_Q4_0)
 QPACK(q4_1, OWL_TYPE_Q4_1)
 QPACK(q8_0, OWL_TYPE_Q8_0)
+QPACK(q5_0, OWL_TYPE_Q5_0)
 
 #endif /* __x86_64__ */
