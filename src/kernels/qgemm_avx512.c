@@ -507,6 +507,53 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
     }
 }
 
+/* one block of tile k (at pk + k * tb) of a group of tiles, into acc */
+#define GEMV_STEP(acc, k)                                                                      \
+    do {                                                                                       \
+        const uint8_t *p_ = pk + (k) * tb;                                                     \
+        const uint16_t *d_ = (const uint16_t *)(p_ + sc_off) + i * 16;                         \
+        __m512i W0, W1, W2, W3, W4, W5, W6, W7;                                                \
+        LOAD_GROUPS(W, p_ + (size_t)i * bpb, q4);                                              \
+        if (q5) ADD_HIGH(W, p_ + (size_t)i * bpb + 256);                                       \
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)d_));            \
+        const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(d_ + nb * 16))) : d; \
+        acc = block_acc(acc, BLOCK_SUMS(W, xi), d, m, s0 + i, q41);                           \
+    } while (0)
+
+/* y(B, 16 * G) for G = 2 or 4 neighbouring tiles, tb bytes apart (decode,
+ * B < 4): G streams and G accumulator chains in flight, each lane's fp32
+ * steps those of tile_gemm's */
+static inline __attribute__((always_inline)) void
+tiles_gemv(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, size_t tb, int G, size_t sc_off,
+           const uint8_t *xb, size_t xs, const act_side *side, int64_t B, int64_t nb, bool add,
+           int type) {
+    const bool q5 = type == OWL_TYPE_Q5_0, q41 = type == OWL_TYPE_Q4_1;
+    const bool q4 = type == OWL_TYPE_Q4_0 || q41 || q5;
+    const size_t bpb = q5 ? 320 : q4 ? 256 : 512;
+    const size_t xbs = q41 ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t xoff = q41 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    for (int64_t b = 0; b < B; b++) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        const uint8_t *x0 = xb + (size_t)b * xs + xoff;
+        const act_side *s0 = side + b * nb;
+        for (int64_t i = 0; i < nb; i++) {
+            const uint8_t *xi = x0 + (size_t)i * xbs;
+            GEMV_STEP(a0, 0);
+            GEMV_STEP(a1, 1);
+            if (G == 4) {
+                GEMV_STEP(a2, 2);
+                GEMV_STEP(a3, 3);
+            }
+        }
+        store16(y + b * ldy, a0, add);
+        store16(y + b * ldy + 16, a1, add);
+        if (G == 4) {
+            store16(y + b * ldy + 32, a2, add);
+            store16(y + b * ldy + 48, a3, add);
+        }
+    }
+}
+
 /* the same on tiles packed at load: every B runs the tile loops */
 static inline __attribute__((always_inline)) void
 qgemm_packed_body(float *restrict y, ptrdiff_t ldy, const void *restrict tiles, int64_t T,
@@ -516,7 +563,18 @@ qgemm_packed_body(float *restrict y, ptrdiff_t ldy, const void *restrict tiles, 
     const size_t tb = tile_size(n, type);
     act_side *side = scratch;
     act_sides(side, xq, xs, B, nb, true, type);
-    for (int64_t t = 0; t < T; t++) {
+    int64_t t = 0;
+    /* decode: four tiles at a time, streaming from memory (4096 x 32768
+     * Q4_0, one thread: 30 GMAC/s a tile at a time, 36 two, 44 four) */
+    if (B < 4) {
+        for (; t + 4 <= T; t += 4)
+            tiles_gemv(y + t * 16, ldy, (const uint8_t *)tiles + (size_t)t * tb, tb, 4,
+                       quant_bytes(nb, type), xq, xs, side, B, nb, add, type);
+        for (; t + 2 <= T; t += 2)
+            tiles_gemv(y + t * 16, ldy, (const uint8_t *)tiles + (size_t)t * tb, tb, 2,
+                       quant_bytes(nb, type), xq, xs, side, B, nb, add, type);
+    }
+    for (; t < T; t++) {
         const uint8_t *pk = (const uint8_t *)tiles + (size_t)t * tb;
         const uint16_t *wd = (const uint16_t *)(pk + quant_bytes(nb, type)), *wm = wd + nb * 16;
         tile_gemm(y + t * 16, ldy, pk, wd, wm, xq, xs, side, B, nb, add, type);

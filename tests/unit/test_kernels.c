@@ -551,7 +551,7 @@ static float q5_0_seq_dot(const void *w, const void *xq, int64_t n) {
 }
 
 static void test_qgemm(const kernel_table *kt) {
-    enum { N = 160, R = 32, BMAX = 9, LDY = 40 };
+    enum { N = 160, R = 112, BMAX = 9, LDY = 120 }; /* 7 tiles: decode runs 4, 2 and 1 at a time */
     static const int types[] = {OWL_TYPE_Q4_0, OWL_TYPE_Q4_1, OWL_TYPE_Q8_0, OWL_TYPE_Q5_0};
     static float w[R * N], x[BMAX * N], y[BMAX * LDY];
     static uint8_t wq[R * N * 2], xq[BMAX * N * 2];
