@@ -44,8 +44,8 @@ int main(int argc, char **argv) {
     for (int64_t r = 0; r < R; r++) dtype_get(type)->from_float(w + r * N, wq + (size_t)r * rs, N);
     float *y = owl_xaligned(sizeof(float) * (size_t)(R * B));
     void *scratch = owl_xaligned(qgemm_scratch_bytes(N, B));
-    const char *isas[] = {"avx2", "avx512", "avx512vnni"};
-    for (int k = 0; k < 3; k++) {
+    const char *isas[] = {"avx2", "avx512", "avx512vnni", "avx512bf16"};
+    for (int k = 0; k < 4; k++) {
         const kernel_table *kt = kernels_variant(isas[k]);
         if (!kt || !(kt->qdot4[type] || kt->qgemm[type])) continue;
         for (int64_t b = 0; b < B; b++) {

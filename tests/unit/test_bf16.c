@@ -10,6 +10,9 @@
  *   random rows of many lengths (tails of every size), on subnormal, huge
  *   and tiny values (the DAZ/FTZ of vdpbf16ps), for B = 1..13, ragged R,
  *   with and without add;
+ * - the GEMM on weights repacked in tiles of 16 rows, bit-identical to
+ *   qdot_bf16_ref for every batch (one token included), lengths with
+ *   tails, K in one chunk or several;
  * - matmul's default path on a BF16 weight: every result equal to the
  *   reference dot on the rounded activations, and within 2^-9 (the bf16
  *   rounding of x) plus fp32 noise of the exact path, 1 and 3 threads. */
@@ -205,6 +208,63 @@ static void test_qgemm(void) {
     if (kb) CHECK(tested > 0, "avx512bf16 has no bf16 GEMM");
 }
 
+/* the GEMM on weights repacked in 16-row tiles: every output bit-identical
+ * to qdot_bf16_ref for B = 1..13 and a batch over two activation blocks,
+ * lengths with tails, in one chunk of columns or several (partial sums
+ * kept between chunks, n > 1024), 1 to 3 tiles, with and without add;
+ * nothing written outside the tiles' columns */
+static void test_qgemm_packed(void) {
+    const kernel_table *kb = kernels_variant("avx512bf16");
+    if (!kb) return;
+    static const int64_t ns[] = {1, 31, 33, 100, 576, 1056, 1100, 2080};
+    static const int64_t Bs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 130};
+    enum { TMAX = 3, BMAX = 130, LDY = 16 * TMAX + 5 };
+    const int64_t nmax = 2080;
+    /* rows nmax + 1 and nmax + 3 elements apart (odd strides below) */
+    uint16_t *w = malloc(sizeof(uint16_t) * 16 * TMAX * (nmax + 1)), *x = malloc(sizeof(uint16_t) * BMAX * (nmax + 3));
+    float *y = malloc(sizeof(float) * BMAX * LDY), *ref = malloc(sizeof(float) * BMAX * 16 * TMAX);
+    int bad = 0, runs = 0;
+    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+        const int64_t n = ns[ni];
+        const size_t rs = 2 * (size_t)n + 2, xs = 2 * (size_t)n + 6; /* odd strides */
+        fill_bf16(w, 16 * TMAX * (int64_t)rs / 2, ni % 3 == 2);
+        fill_bf16(x, BMAX * (int64_t)xs / 2, ni % 3 == 1);
+        const size_t tb = tile_bytes_bf16(n);
+        uint8_t *tiles = owl_xaligned(tb * TMAX);
+        for (int t = 0; t < TMAX; t++) pack_bf16(tiles + t * tb, (const uint8_t *)w + t * 16 * rs, rs, n);
+        void *scratch = owl_xaligned(qgemm_scratch_bytes(n, BMAX));
+        for (int64_t b = 0; b < BMAX; b++)
+            for (int r = 0; r < 16 * TMAX; r++)
+                ref[b * 16 * TMAX + r] = qdot_bf16_ref((const uint8_t *)w + r * rs, (const uint8_t *)x + b * xs, n);
+        for (int T = 1; T <= TMAX; T++)
+            for (size_t bi = 0; bi < sizeof Bs / sizeof Bs[0]; bi++)
+                for (int add = 0; add < 2; add++) {
+                    const int64_t B = Bs[bi];
+                    if (B > 13 && (T != TMAX || n < 1056)) continue;
+                    for (int i = 0; i < BMAX * LDY; i++) y[i] = add ? 0.5f : 12345.0f;
+                    qgemm_packed_bf16_avx512bf16(y, LDY, tiles, T, x, xs, B, n, add, scratch);
+                    for (int64_t b = 0; b < BMAX; b++)
+                        for (int r = 0; r < LDY; r++) {
+                            float got = y[b * LDY + r];
+                            if (b >= B || r >= 16 * T) bad += got != (add ? 0.5f : 12345.0f);
+                            else {
+                                float d = ref[b * 16 * TMAX + r];
+                                bad += !same_bits(got, add ? 0.5f + d : d);
+                            }
+                        }
+                    runs++;
+                }
+        owl_afree(scratch);
+        owl_afree(tiles);
+    }
+    CHECK(bad == 0, "bf16 packed GEMM: %d results differ from the scalar dot (or written outside) in %d runs",
+          bad, runs);
+    free(w);
+    free(x);
+    free(y);
+    free(ref);
+}
+
 /* matmul of a BF16 weight on the default path, against the reference dot
  * and against the exact path */
 static void test_matmul(const kernel_table *kt, threadpool *pool) {
@@ -256,6 +316,7 @@ int main(void) {
     test_quantize();
     test_qdot();
     test_qgemm();
+    test_qgemm_packed();
     for (int nt = 1; nt <= 3; nt += 2) {
         threadpool *pool = NULL;
         if (threadpool_new(nt, &pool) != OWL_OK) {
