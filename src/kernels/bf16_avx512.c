@@ -344,7 +344,6 @@ AI void pk_small(float *restrict y, ptrdiff_t ldy, const uint8_t *tiles, int64_t
     const size_t tb = tile_bytes_bf16(n);
     const int64_t ng = (n + 31) / 32;
     for (int64_t t = 0; t < T; t++)
-#pragma GCC unroll 2
         for (int s = 0; s < 16 / NR; s++)
             pk_tile(y + t * 16 + s * NR, ldy, tiles + (size_t)t * tb + s * NR * 64, x, xs, 0, ng, n,
                     add, NULL, true, true, MB, NR);
@@ -360,5 +359,7 @@ void qgemm_packed_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *
     default: pk_gemm(y, ldy, tp, T, xp, xs, B, n, add, scratch); return;
     }
 }
+
+const qpack_ops qpack_bf16_avx512bf16 = {tile_bytes_bf16, pack_bf16, qgemm_packed_bf16_avx512bf16};
 
 #endif /* __x86_64__ */

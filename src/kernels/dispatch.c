@@ -87,9 +87,10 @@ static const kernel_table table_avx512 = {
 /* weights of these types are repacked at load into the GEMM's tiles
  * (qgemm_avx512.c), which then serve every batch: decode streams them
  * without the row dots' horizontal sums */
-#define QPACK_VNNI                                                                          \
-    .qpack = {[OWL_TYPE_Q4_0] = &qpack_q4_0_vnni, [OWL_TYPE_Q4_1] = &qpack_q4_1_vnni,        \
-              [OWL_TYPE_Q8_0] = &qpack_q8_0_vnni, [OWL_TYPE_Q5_0] = &qpack_q5_0_vnni}
+#define QPACK_VNNI_TYPES                                                                    \
+    [OWL_TYPE_Q4_0] = &qpack_q4_0_vnni, [OWL_TYPE_Q4_1] = &qpack_q4_1_vnni,                  \
+    [OWL_TYPE_Q8_0] = &qpack_q8_0_vnni, [OWL_TYPE_Q5_0] = &qpack_q5_0_vnni
+#define QPACK_VNNI .qpack = {QPACK_VNNI_TYPES}
 static const kernel_table table_avx512_vnni = {
     .isa = "avx512vnni", .dot = dot_avx512, .axpy = axpy_avx512, .gemm_tile = gemm_tile_avx512,
     ROWDOT_AVX2, QDOT(vnni, avx2, avx512), F16KV(avx2), ACT_AVX2(avx2),
@@ -106,7 +107,8 @@ static const kernel_table table_avx512_bf16 = {
     .qgemm = {[OWL_TYPE_Q4_0] = qgemm_q4_0_vnni, [OWL_TYPE_Q4_1] = qgemm_q4_1_vnni,
               [OWL_TYPE_Q8_0] = qgemm_q8_0_vnni, [OWL_TYPE_BF16] = qgemm_bf16_avx512bf16,
               QGEMM_K},
-    QGEMM_K_MIN_B, QPACK_VNNI,
+    /* BF16 weights too (bf16_avx512.c: 16 rows side by side, one stream) */
+    QGEMM_K_MIN_B, .qpack = {QPACK_VNNI_TYPES, [OWL_TYPE_BF16] = &qpack_bf16_avx512bf16},
 };
 #endif
 

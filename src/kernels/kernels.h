@@ -243,9 +243,9 @@ void qdot4_bf16_avx512bf16(const void *restrict w, const void *restrict xq, size
 void qgemm_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
                            int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n,
                            bool add, void *scratch);
-/* BF16 weights repacked in tiles of 16 rows (bf16_avx512.c): bytes of a
- * tile, the packer, and the GEMM on tiles (every batch; qgemm's contract,
- * tile t at tiles + t * tile_bytes_bf16(n); scratch of qgemm_scratch_bytes) */
+/* BF16 weights repacked in tiles of 16 rows (bf16_avx512.c), and its
+ * parts: bytes of a tile, the packer, the GEMM on tiles */
+extern const qpack_ops qpack_bf16_avx512bf16;
 size_t tile_bytes_bf16(int64_t n);
 void pack_bf16(void *restrict dst, const void *restrict w, size_t rs, int64_t n);
 void qgemm_packed_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restrict tiles,

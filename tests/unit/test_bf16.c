@@ -13,9 +13,10 @@
  * - the GEMM on weights repacked in tiles of 16 rows, bit-identical to
  *   qdot_bf16_ref for every batch (one token included), lengths with
  *   tails, K in one chunk or several;
- * - matmul's default path on a BF16 weight: every result equal to the
- *   reference dot on the rounded activations, and within 2^-9 (the bf16
- *   rounding of x) plus fp32 noise of the exact path, 1 and 3 threads. */
+ * - matmul's default path on a BF16 weight, on the file's rows and (where
+ *   the table repacks BF16) on tiles: every result equal to the reference
+ *   dot on the rounded activations, and within 2^-9 (the bf16 rounding of
+ *   x) plus fp32 noise of the exact path, 1 and 3 threads. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -216,6 +217,9 @@ static void test_qgemm(void) {
 static void test_qgemm_packed(void) {
     const kernel_table *kb = kernels_variant("avx512bf16");
     if (!kb) return;
+    const qpack_ops *qp = kb->qpack[OWL_TYPE_BF16];
+    CHECK(qp != NULL, "avx512bf16 does not repack BF16 weights");
+    if (!qp) return;
     static const int64_t ns[] = {1, 31, 33, 100, 576, 1056, 1100, 2080};
     static const int64_t Bs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 130};
     enum { TMAX = 3, BMAX = 130, LDY = 16 * TMAX + 5 };
@@ -229,9 +233,10 @@ static void test_qgemm_packed(void) {
         const size_t rs = 2 * (size_t)n + 2, xs = 2 * (size_t)n + 6; /* odd strides */
         fill_bf16(w, 16 * TMAX * (int64_t)rs / 2, ni % 3 == 2);
         fill_bf16(x, BMAX * (int64_t)xs / 2, ni % 3 == 1);
-        const size_t tb = tile_bytes_bf16(n);
+        const size_t tb = qp->tile_bytes(n);
+        CHECK(tb == 16 * 64 * (size_t)((n + 31) / 32), "bf16 tile of n=%lld: %zu bytes", (long long)n, tb);
         uint8_t *tiles = owl_xaligned(tb * TMAX);
-        for (int t = 0; t < TMAX; t++) pack_bf16(tiles + t * tb, (const uint8_t *)w + t * 16 * rs, rs, n);
+        for (int t = 0; t < TMAX; t++) qp->pack(tiles + t * tb, (const uint8_t *)w + t * 16 * rs, rs, n);
         void *scratch = owl_xaligned(qgemm_scratch_bytes(n, BMAX));
         for (int64_t b = 0; b < BMAX; b++)
             for (int r = 0; r < 16 * TMAX; r++)
@@ -242,7 +247,7 @@ static void test_qgemm_packed(void) {
                     const int64_t B = Bs[bi];
                     if (B > 13 && (T != TMAX || n < 1056)) continue;
                     for (int i = 0; i < BMAX * LDY; i++) y[i] = add ? 0.5f : 12345.0f;
-                    qgemm_packed_bf16_avx512bf16(y, LDY, tiles, T, x, xs, B, n, add, scratch);
+                    qp->gemm(y, LDY, tiles, T, x, xs, B, n, add, scratch);
                     for (int64_t b = 0; b < BMAX; b++)
                         for (int r = 0; r < LDY; r++) {
                             float got = y[b * LDY + r];
@@ -274,14 +279,24 @@ static void test_matmul(const kernel_table *kt, threadpool *pool) {
     fill_bf16(wq, R * K, 0);
     for (int i = 0; i < BM * K; i++) x[i] = frand() * 3.0f;
     mat w = {.data = wq, .type = OWL_TYPE_BF16, .rows = R, .cols = K, .row_size = sizeof(uint16_t) * K};
+    /* where the table repacks BF16, the second pass runs on tiles (6 of
+     * 16 rows, the last 4 rows from the file's) */
+    const qpack_ops *qp = kt->qpack[OWL_TYPE_BF16];
+    uint8_t *tiles = qp ? owl_xaligned(qp->tile_bytes(K) * (R / 16)) : NULL;
+    for (int t = 0; qp && t < R / 16; t++)
+        qp->pack(tiles + (size_t)t * qp->tile_bytes(K), wq + t * 16 * K, w.row_size, K);
     const int T = threadpool_size(pool);
     float *scratch = owl_xaligned(sizeof(float) * matmul_scratch_per_thread(K) * (size_t)T);
     uint8_t *xa = owl_xaligned(matmul_act_row_bytes(OWL_TYPE_BF16, K) * BM);
     matmul_ctx mc = {.pool = pool, .kt = kt, .scratch = scratch, .max_cols = K, .exact = true, .max_rows = BM};
     mc.x_act[OWL_TYPE_BF16] = xa;
     static const int Bs[] = {1, 2, 3, 5, 20};
-    for (size_t bi = 0; bi < sizeof Bs / sizeof Bs[0]; bi++) {
-        const int B = Bs[bi];
+    for (size_t bi = 0; bi < 2 * (sizeof Bs / sizeof Bs[0]); bi++) {
+        const int B = Bs[bi % (sizeof Bs / sizeof Bs[0])];
+        const bool packed = bi >= sizeof Bs / sizeof Bs[0];
+        if (packed && !qp) break;
+        w.tiles = packed ? tiles : NULL;
+        w.pack = packed ? qp : NULL;
         matmul_op op = {ye, R, x, K, &w, false};
         mc.exact = true;
         matmul(&mc, B, &op, 1);
@@ -300,13 +315,14 @@ static void test_matmul(const kernel_table *kt, threadpool *pool) {
                 loose = fmax(loose, fabs(y[b * R + r] - ye[b * R + r]) / mag);
             }
         }
-        CHECK(bad == 0, "default-path matmul bf16 B=%d isa=%s threads=%d: %d of %d differ from qdot_bf16_ref",
-              B, kt->isa, T, bad, B * R);
+        CHECK(bad == 0, "default-path matmul bf16%s B=%d isa=%s threads=%d: %d of %d differ from qdot_bf16_ref",
+              packed ? " (packed)" : "", B, kt->isa, T, bad, B * R);
         /* x rounded to bf16 moves each term by at most 2^-9 of itself; the
          * two fp32 sums add a few 2^-24 */
         CHECK(loose < 0x1p-9 + 1e-5, "default-path matmul bf16 B=%d isa=%s: %g from the exact path", B,
               kt->isa, loose);
     }
+    owl_afree(tiles);
     owl_afree(xa);
     owl_afree(scratch);
 }
