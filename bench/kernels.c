@@ -1,7 +1,8 @@
-/* bench/kernels.c — the matmul kernels alone, single thread: GMAC/s of the
- * default path's GEMM (qgemm) and row dots (qdot4) for a weight type and a
- * shape, so a kernel change is measured without the rest of the forward
- * pass. Random weights and activations; the same inputs for every variant.
+/* bench/kernels.c — the matmul kernels alone, single thread: GMAC/s (and
+ * GB/s of weights read) of the default path's GEMM (qgemm), its form on
+ * weights repacked at load (packed) and the row dots (qdot4) for a weight
+ * type and a shape, so a kernel change is measured without the rest of the
+ * forward pass. Random weights and activations; the same inputs for every variant.
  *
  *   build/bench-kernels [TYPE=q4_0] [N=576] [R=1536] [B=512] [REPS=5]
  *
@@ -83,9 +84,10 @@ int main(int argc, char **argv) {
                 double dt = now() - t0;
                 if (dt < best) best = dt;
             }
-            printf("%-11s %-6s %-5s N=%lld R=%lld B=%lld: %7.2f ms  %6.1f GMAC/s\n", isas[k],
-                   g == 2 ? "packed" : g ? "qgemm" : B < 4 ? "qdot" : "qdot4", tname, (long long)N, (long long)R, (long long)B,
-                   best * 1e3, (double)N * (double)R * (double)B / best * 1e-9);
+            const double wbytes = g == 2 ? (double)qp->tile_bytes(N) * (double)(R / 16) : (double)rs * (double)R;
+            printf("%-11s %-6s %-5s N=%lld R=%lld B=%lld: %7.3f ms  %6.1f GMAC/s  %5.1f GB/s\n", isas[k],
+                   g == 2 ? "packed" : g ? "qgemm" : B < 4 ? "qdot" : "qdot4", tname, (long long)N, (long long)R,
+                   (long long)B, best * 1e3, (double)N * (double)R * (double)B / best * 1e-9, wbytes / best * 1e-9);
         }
         owl_afree(tiles);
     }

@@ -277,6 +277,8 @@ void qgemm_q5_K_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, s
 void qgemm_q6_K_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
                      int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
                      void *scratch);
+/* the same on K-quant weights repacked at load (qgemm_k_avx512.c) */
+extern const qpack_ops qpack_q4_K_vnni, qpack_q5_K_vnni, qpack_q6_K_vnni;
 float dot_avx512(const float *restrict a, const float *restrict b, int64_t n);
 void axpy_avx512(float *restrict y, float a, const float *restrict x, int64_t n);
 void gemm_tile_avx512(float *restrict y, ptrdiff_t ldy, const float *restrict x, ptrdiff_t ldx,

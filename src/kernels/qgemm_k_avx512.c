@@ -1,29 +1,46 @@
-/* qgemm_k_avx512.c — the prefill GEMM of the default path for K-quant
- * weights (Q4_K, Q5_K, Q6_K) with Q8_K activations, AVX512-VNNI:
- * y(B, R) = xq(B, n) · W(R, n)^T, R a multiple of 16, n of 256.
+/* qgemm_k_avx512.c — the GEMM of the default path for K-quant weights
+ * (Q4_K, Q5_K, Q6_K) with Q8_K activations, AVX512-VNNI, on weights
+ * repacked in tiles of 16 rows (qpack_*_vnni, at load) or packed per call
+ * (qgemm_*_vnni): y(B, R) = xq(B, n) · W(R, n)^T, R a multiple of 16, n of
+ * 256, any B >= 1 (one token included: decode streams the tiles).
  *
- * The idea of qgemm_avx512.c, per super-block of 256 columns: 16 weight
- * rows are decoded to unsigned bytes (Q4_K 0..15, Q5_K 0..31, Q6_K 0..63)
- * and repacked so that one zmm holds 4 bytes of each row (qgemm_pack.h);
- * a vpdpbusd with 4 activation bytes broadcast adds 4 products to every
- * row's lane. The sub-block sums are weighted by the rows' integer scales
- * (vpmulld) into one exact integer per row and super-block; the other
- * integer term comes from the activations' bsums (sums of 16 values)
- * against the rows' mins (Q4_K, Q5_K: sum m_s x over sub-block s) or
- * scales (Q6_K: the -32 offset of its values), two int16 per lane by
- * vpdpwssd. Only then fp32, per row and super-block:
+ * A tile keeps the file's bits (no wider per row than the file's blocks
+ * but for the 6-bit scales and mins of Q4_K/Q5_K, unpacked to bytes:
+ * 148 and 180 bytes per 256 values instead of 144 and 176), laid out so
+ * that one zmm load gives 4 bytes of each of the 16 rows, lane r for
+ * row r. Per super-block of 256 columns the nibbles become unsigned bytes
+ * in registers (Q5_K's fifth bit by a byte mask, Q6_K's two high bits by a
+ * shift and a vpternlog) and a vpdpbusd with 4 activation bytes broadcast
+ * adds 4 products to every row's lane: no horizontal sums, the 16 rows'
+ * results come out as one zmm.
+ *
+ * Tile of nsb super-blocks, one section after the other (each section
+ * streams; k the super-block, r the row):
+ *   Q  nsb x 2048: 32 zmm per k; zmm c lane r = dword c of row r's qs
+ *      (Q4_K, Q5_K: c = 8j + g, low nibbles values 64j + 4g.., high
+ *      64j + 32 + 4g..) or ql (Q6_K: c = 16h + g, low 128h + 4g.., high
+ *      128h + 64 + 4g..)
+ *   H  Q5_K nsb x 512: per k, sub-block s, group g a 64-bit mask, bit
+ *      4r + i = fifth bit of value 32s + 4g + i of row r;
+ *      Q6_K nsb x 1024: 16 zmm per k, zmm m lane r = dword m of qh
+ *   S  scales as bytes, [k][sub-block][r] (Q6_K: int8, 16 sub-blocks)
+ *   M  Q4_K, Q5_K: the mins as byte pairs [k][q][r][m_2q, m_2q+1]
+ *   D  f16 d[16] (then dmin[16] for Q4_K, Q5_K) per k
+ *
+ * The integers are those of llama.cpp's vec_dot: per row and super-block
+ * isum = sum over sub-blocks of scale x (sum of q x) and msum = sum of the
+ * mins (Q4_K, Q5_K) or scales (Q6_K, for its -32 offset) times the sums of
+ * the activations' sub-blocks. Only then fp32, per row and super-block:
  *   Q4_K, Q5_K: acc = (acc + (d dx) isum) - (dmin dx) msum
- *   Q6_K:       acc = acc + (d dx) (isum - 32 ssum)
- * the integers of llama.cpp's vec_dot, the fp32 in another order (as its
- * repacked GEMMs also differ from its row dots).
+ *   Q6_K:       acc = acc + (d dx) (isum - 32 msum)
+ * (Q6_K starts each sub-block's dot at -32 x its activation sum: the same
+ * integer). The fp32 steps are lane by lane, whatever B and however the
+ * rows are grouped, so a row's bits never depend on its batch.
  *
- * A row's result must not depend on the batch it came in (matmul.c uses
- * this kernel for one token too): for B < 4 the rows are decoded one at a
- * time with no repacking, the same integers summed in another order (exact)
- * and the same fp32 steps, so the bits equal the tiled path's.
- *
- * Scratch: per super-block of the tile, QK_PACK bytes (qgemm_scratch_bytes
- * in matmul.c reserves at least this). */
+ * Scratch: the activations' sub-block sums, nsb x 16 (Q6_K 64) bytes per
+ * activation row, then (qgemm_*_vnni) one tile; qgemm_scratch_bytes in
+ * matmul.c reserves 8 bytes per activation row and 768 per tile row block
+ * of 32 columns, more than either. */
 #include "kernels.h"
 
 #if defined(__x86_64__)
@@ -36,315 +53,304 @@
 #include "../tensor/quants.h"
 #include "qgemm_pack.h"
 
-/* packed super-block: 64 groups of 64 bytes, then int32 sc[16][16], then
- * int16 pairs mp[8][16][2], then fp32 d[16], dmin[16] */
-enum { QK_Q = 4096, QK_SC = 1024, QK_MP = 512, QK_PACK = QK_Q + QK_SC + QK_MP + 128 };
-_Static_assert(QK_PACK <= 8 * 768, "qgemm_scratch_bytes reserves 768 bytes per 32 columns");
+/* bytes per super-block of a tile, by section */
+enum { SB_Q = 2048, SB_H5 = 512, SB_H6 = 1024, SB_S4 = 128, SB_S6 = 256, SB_M = 128, SB_D4 = 64, SB_D6 = 32 };
+enum { SB_Q4 = SB_Q + SB_S4 + SB_M + SB_D4, SB_Q5 = SB_Q4 + SB_H5, SB_Q6 = SB_Q + SB_H6 + SB_S6 + SB_D6 };
+_Static_assert(SB_Q5 <= 8 * 768 && SB_Q6 <= 8 * 768, "qgemm_scratch_bytes reserves 768 bytes per 32 columns");
 
-/* One super-block of one row: its 256 values as unsigned bytes, the scale
- * of each sub-block (8 of 32 values for Q4_K/Q5_K, 16 of 16 for Q6_K), the
- * int16 pairs for vpdpwssd with the bsums pairs, d and dmin. */
-typedef struct row_sb {
-    uint8_t u[256] __attribute__((aligned(64)));
-    int32_t sc[16];
-    int16_t mp[8][2];
-    float d, dmin;
-} row_sb;
+/* activation side data per row and super-block: Q4_K/Q5_K the 8 sub-block
+ * sums as int16, Q6_K -32 x the 16 bsums as int32 */
+static inline size_t act_bytes(int type) { return type == OWL_TYPE_Q6_K ? 64 : 16; }
 
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+static inline size_t sb_bytes(int type) {
+    return type == OWL_TYPE_Q6_K ? SB_Q6 : type == OWL_TYPE_Q5_K ? SB_Q5 : SB_Q4;
+}
 
-static inline __attribute__((always_inline)) void decode_sb(row_sb *o, const uint8_t *blk, int type) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
+static inline size_t tile_bytes_t(int64_t n, int type) {
+    return ((size_t)(n / QK_K) * sb_bytes(type) + 63) & ~(size_t)63;
+}
+
+/* section offsets in a tile of nsb super-blocks */
+typedef struct sections {
+    size_t h, s, m, d;
+} sections;
+
+static inline sections tile_sections(int64_t nsb, int type) {
+    const size_t k = (size_t)nsb;
+    sections o;
+    o.h = k * SB_Q;
     if (type == OWL_TYPE_Q6_K) {
-        const block_q6_K *b = (const block_q6_K *)blk;
-        const __m256i m3 = _mm256_set1_epi8(3);
-        for (int n = 0; n < 2; n++) {
-            const uint8_t *ql = b->ql + 64 * n, *qh = b->qh + 32 * n;
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-            /* values 128n + (0, 32, 64, 96) + l */
-            const __m256i h0 = _mm256_and_si256(h, m3);
-            const __m256i h1 = _mm256_and_si256(_mm256_srli_epi16(h, 2), m3);
-            const __m256i h2 = _mm256_and_si256(_mm256_srli_epi16(h, 4), m3);
-            const __m256i h3 = _mm256_and_si256(_mm256_srli_epi16(h, 6), m3);
-            uint8_t *u = o->u + 128 * n;
-            _mm256_store_si256((__m256i *)u,
-                               _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(h0, 4)));
-            _mm256_store_si256((__m256i *)(u + 32),
-                               _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(h1, 4)));
-            _mm256_store_si256((__m256i *)(u + 64),
-                               _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                               _mm256_slli_epi16(h2, 4)));
-            _mm256_store_si256((__m256i *)(u + 96),
-                               _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                               _mm256_slli_epi16(h3, 4)));
-        }
-        for (int t = 0; t < 16; t++) o->sc[t] = b->scales[t];
-        for (int p = 0; p < 8; p++) {
-            o->mp[p][0] = b->scales[2 * p];
-            o->mp[p][1] = b->scales[2 * p + 1];
-        }
-        o->d = h2f(b->d);
-        o->dmin = 0;
-        return;
+        o.s = o.h + k * SB_H6;
+        o.m = o.s + k * SB_S6;
+        o.d = o.m;
+    } else {
+        o.s = o.h + (type == OWL_TYPE_Q5_K ? k * SB_H5 : 0);
+        o.m = o.s + k * SB_S4;
+        o.d = o.m + k * SB_M;
     }
-    /* Q4_K and Q5_K share d, dmin, scales and the nibbles; Q5_K adds a bit */
-    const block_q4_K *b4 = (const block_q4_K *)blk;
-    const block_q5_K *b5 = (const block_q5_K *)blk;
-    const uint8_t *qs = type == OWL_TYPE_Q5_K ? b5->qs : b4->qs;
-    const uint8_t *scales = type == OWL_TYPE_Q5_K ? b5->scales : b4->scales;
-    __m256i hb = _mm256_setzero_si256();
-    if (type == OWL_TYPE_Q5_K) hb = _mm256_loadu_si256((const __m256i *)b5->qh);
-    const __m256i one = _mm256_set1_epi8(1);
-    for (int j = 0; j < 4; j++) {
-        const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
-        __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-        if (type == OWL_TYPE_Q5_K) { /* bit 2j of qh[l] for value 64j + l, bit 2j+1 for 64j+32+l */
-            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(hb, one), 4));
-            hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), one), 4));
-            hb = _mm256_srli_epi16(hb, 2);
-        }
-        _mm256_store_si256((__m256i *)(o->u + 64 * j), lo);
-        _mm256_store_si256((__m256i *)(o->u + 64 * j + 32), hi);
-    }
-    for (int s = 0; s < 8; s++) {
-        uint8_t sc, m;
-        k_scale_min(s, scales, &sc, &m);
-        o->sc[s] = sc;
-        o->mp[s][0] = o->mp[s][1] = m;
-    }
-    o->d = h2f(type == OWL_TYPE_Q5_K ? b5->d : b4->d);
-    o->dmin = h2f(type == OWL_TYPE_Q5_K ? b5->dmin : b4->dmin);
+    return o;
 }
 
-static void pack_sb(uint8_t *dst, const uint8_t *w, size_t rs, size_t off, int type) {
-    row_sb rows[16];
-    for (int r = 0; r < 16; r++) decode_sb(&rows[r], w + (size_t)r * rs + off, type);
-    const __m512i zero = _mm512_setzero_si512();
-    for (int c = 0; c < 16; c++) { /* 16 bytes of every row: groups 4c..4c+3 */
+/* ---- packing: 16 rows of blocks -> one tile ------------------------------ */
+
+/* 16 rows of 16*nd bytes each (p[r]) -> nd zmm: zmm c lane r = dword c */
+static void transpose_dwords(uint8_t *out, const uint8_t *const p[16], int nd) {
+    for (int c = 0; c < nd; c += 4) {
+        const uint8_t *q[16];
+        for (int r = 0; r < 16; r++) q[r] = p[r] + 4 * c;
+        transpose16x4(out + 64 * c, q, _mm512_setzero_si512());
+    }
+}
+
+static void pack_tile(uint8_t *restrict dst, const uint8_t *restrict w, size_t rs, int64_t n, int type) {
+    const int64_t nsb = n / QK_K;
+    const sections o = tile_sections(nsb, type);
+    const size_t bs = rs / (size_t)nsb;
+    for (int64_t k = 0; k < nsb; k++) {
+        const uint8_t *blk[16];
+        for (int r = 0; r < 16; r++) blk[r] = w + (size_t)r * rs + (size_t)k * bs;
         const uint8_t *p[16];
-        for (int r = 0; r < 16; r++) p[r] = rows[r].u + 16 * c;
-        transpose16x4(dst + 256 * c, p, zero);
-    }
-    int32_t *sc = (int32_t *)(dst + QK_Q);
-    int16_t *mp = (int16_t *)(dst + QK_Q + QK_SC);
-    float *d = (float *)(dst + QK_Q + QK_SC + QK_MP);
-    for (int r = 0; r < 16; r++) {
-        for (int t = 0; t < 16; t++) sc[t * 16 + r] = rows[r].sc[t];
-        for (int p = 0; p < 8; p++) {
-            mp[(p * 16 + r) * 2] = rows[r].mp[p][0];
-            mp[(p * 16 + r) * 2 + 1] = rows[r].mp[p][1];
+        if (type == OWL_TYPE_Q6_K) {
+            for (int r = 0; r < 16; r++) p[r] = ((const block_q6_K *)blk[r])->ql;
+            transpose_dwords(dst + (size_t)k * SB_Q, p, 32);
+            for (int r = 0; r < 16; r++) p[r] = ((const block_q6_K *)blk[r])->qh;
+            transpose_dwords(dst + o.h + (size_t)k * SB_H6, p, 16);
+            int8_t *S = (int8_t *)(dst + o.s + (size_t)k * SB_S6);
+            uint16_t *D = (uint16_t *)(dst + o.d + (size_t)k * SB_D6);
+            for (int r = 0; r < 16; r++) {
+                const block_q6_K *b = (const block_q6_K *)blk[r];
+                for (int t = 0; t < 16; t++) S[16 * t + r] = b->scales[t];
+                D[r] = b->d;
+            }
+            continue;
         }
-        d[r] = rows[r].d;
-        d[16 + r] = rows[r].dmin;
+        for (int r = 0; r < 16; r++)
+            p[r] = type == OWL_TYPE_Q5_K ? ((const block_q5_K *)blk[r])->qs : ((const block_q4_K *)blk[r])->qs;
+        transpose_dwords(dst + (size_t)k * SB_Q, p, 32);
+        uint8_t *S = dst + o.s + (size_t)k * SB_S4, *M = dst + o.m + (size_t)k * SB_M;
+        uint16_t *D = (uint16_t *)(dst + o.d + (size_t)k * SB_D4);
+        for (int r = 0; r < 16; r++) {
+            const block_q4_K *b4 = (const block_q4_K *)blk[r];
+            const block_q5_K *b5 = (const block_q5_K *)blk[r];
+            const uint8_t *scales = type == OWL_TYPE_Q5_K ? b5->scales : b4->scales;
+            for (int s = 0; s < 8; s++) {
+                uint8_t sc, m;
+                k_scale_min(s, scales, &sc, &m);
+                S[16 * s + r] = sc;
+                M[32 * (s / 2) + 2 * r + (s & 1)] = m;
+            }
+            D[r] = type == OWL_TYPE_Q5_K ? b5->d : b4->d;
+            D[16 + r] = type == OWL_TYPE_Q5_K ? b5->dmin : b4->dmin;
+        }
+        if (type == OWL_TYPE_Q5_K) { /* zmm g of the transposed qh: byte 4r + i = qh[4g + i] of row r */
+            uint8_t qh[8 * 64] __attribute__((aligned(64)));
+            for (int r = 0; r < 16; r++) p[r] = ((const block_q5_K *)blk[r])->qh;
+            transpose_dwords(qh, p, 8);
+            uint64_t *H = (uint64_t *)(dst + o.h + (size_t)k * SB_H5);
+            for (int s = 0; s < 8; s++)
+                for (int g = 0; g < 8; g++)
+                    H[8 * s + g] = _cvtmask64_u64(
+                        _mm512_test_epi8_mask(_mm512_load_si512(qh + 64 * g), _mm512_set1_epi8((char)(1 << s))));
+        }
     }
+    const size_t used = (size_t)nsb * sb_bytes(type), total = tile_bytes_t(n, type);
+    if (total > used) memset(dst + used, 0, total - used);
 }
 
-static inline __m512i bcast4(const int8_t *p) {
+/* ---- the tile kernel ----------------------------------------------------- */
+
+/* per activation row and super-block: Q4_K/Q5_K the sums of the 8
+ * sub-blocks of 32 (int16), Q6_K -32 x the 16 bsums (int32) */
+static void prep_act(uint8_t *restrict act, const uint8_t *restrict xq, size_t xs, int64_t B, int64_t nsb,
+                     int type) {
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t k = 0; k < nsb; k++) {
+            const block_q8_K *x = (const block_q8_K *)(xq + (size_t)b * xs) + k;
+            uint8_t *a = act + ((size_t)b * (size_t)nsb + (size_t)k) * act_bytes(type);
+            if (type == OWL_TYPE_Q6_K) {
+                int32_t *v = (int32_t *)a;
+                for (int t = 0; t < 16; t++) v[t] = -32 * (int32_t)x->bsums[t];
+            } else {
+                int16_t *v = (int16_t *)a;
+                for (int s = 0; s < 8; s++) v[s] = (int16_t)(x->bsums[2 * s] + x->bsums[2 * s + 1]);
+            }
+        }
+}
+
+static inline __m512i bcast4(const void *p) {
     int32_t v;
     memcpy(&v, p, 4);
     return _mm512_set1_epi32(v);
 }
-
-/* the fp32 step of one super-block, lane by lane (the GEMV does the same
- * per row in scalar code: same operations, same order) */
-static inline __m512 sb_acc(__m512 acc, __m512i isum, __m512i msum, __m512 d, __m512 dmin, float dx,
-                            int type) {
-    const __m512 vdx = _mm512_set1_ps(dx);
-    if (type == OWL_TYPE_Q6_K) {
-        isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(msum, 5));
-        return _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(d, vdx), _mm512_cvtepi32_ps(isum)));
-    }
-    const __m512 t = _mm512_mul_ps(_mm512_mul_ps(d, vdx), _mm512_cvtepi32_ps(isum));
-    const __m512 u = _mm512_mul_ps(_mm512_mul_ps(dmin, vdx), _mm512_cvtepi32_ps(msum));
-    return _mm512_sub_ps(_mm512_add_ps(acc, t), u);
-}
-
-static inline float sb_acc1(float acc, int32_t isum, int32_t msum, float d, float dmin, float dx,
-                            int type) {
-    if (type == OWL_TYPE_Q6_K) return acc + (d * dx) * (float)(isum - 32 * msum);
-    return (acc + (d * dx) * (float)isum) - (dmin * dx) * (float)msum;
-}
-
-/* msum for one activation super-block: sum over pairs p of mp[p] . bsums pair p */
-static inline __m512i sb_msum(const int16_t *mp, const block_q8_K *x) {
-    __m512i m = _mm512_setzero_si512();
-    for (int p = 0; p < 8; p++) {
-        int32_t pair;
-        memcpy(&pair, x->bsums + 2 * p, 4);
-        m = _mm512_dpwssd_epi32(m, _mm512_load_si512((const void *)(mp + p * 32)), _mm512_set1_epi32(pair));
-    }
-    return m;
-}
-
-/* the sub-block sums of activation row x (block k) with the 8 groups in
- * W0..W7, weighted by the rows' scales, added to isum (a macro: written
- * out per row, so the sums stay in registers) */
-#define SUB_ROW(isum, xrow)                                                              \
-    do {                                                                                 \
-        const int8_t *x_ = ((const block_q8_K *)(xrow) + k)->qs + 32 * s;                \
-        __m512i p0_ = _mm512_dpbusd_epi32(_mm512_setzero_si512(), W0, bcast4(x_));       \
-        __m512i p1_ = _mm512_dpbusd_epi32(_mm512_setzero_si512(), W4, bcast4(x_ + 16));  \
-        p0_ = _mm512_dpbusd_epi32(p0_, W1, bcast4(x_ + 4));                              \
-        p1_ = _mm512_dpbusd_epi32(p1_, W5, bcast4(x_ + 20));                             \
-        p0_ = _mm512_dpbusd_epi32(p0_, W2, bcast4(x_ + 8));                              \
-        p1_ = _mm512_dpbusd_epi32(p1_, W6, bcast4(x_ + 24));                             \
-        p0_ = _mm512_dpbusd_epi32(p0_, W3, bcast4(x_ + 12));                             \
-        p1_ = _mm512_dpbusd_epi32(p1_, W7, bcast4(x_ + 28));                             \
-        if (type == OWL_TYPE_Q6_K)                                                       \
-            isum = _mm512_add_epi32(isum, _mm512_add_epi32(_mm512_mullo_epi32(p0_, S0),  \
-                                                           _mm512_mullo_epi32(p1_, S1)));\
-        else                                                                             \
-            isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_add_epi32(p0_, p1_), S0)); \
-    } while (0)
-
-#define LOAD_SUB()                                                                       \
-    const __m512i *q_ = (const __m512i *)(p + 512 * s);                                  \
-    const __m512i W0 = _mm512_load_si512(q_), W1 = _mm512_load_si512(q_ + 1);            \
-    const __m512i W2 = _mm512_load_si512(q_ + 2), W3 = _mm512_load_si512(q_ + 3);        \
-    const __m512i W4 = _mm512_load_si512(q_ + 4), W5 = _mm512_load_si512(q_ + 5);        \
-    const __m512i W6 = _mm512_load_si512(q_ + 6), W7 = _mm512_load_si512(q_ + 7);        \
-    const __m512i S0 = _mm512_load_si512(type == OWL_TYPE_Q6_K ? sc + 32 * s : sc + 16 * s); \
-    const __m512i S1 = type == OWL_TYPE_Q6_K ? _mm512_load_si512(sc + 32 * s + 16) : S0
 
 static inline void store_row(float *y, __m512 v, bool add) {
     if (add) v = _mm512_add_ps(_mm512_loadu_ps(y), v);
     _mm512_storeu_ps(y, v);
 }
 
-/* four activation rows against the packed tile, all super-blocks */
+/* nb (1..4) activation rows against one tile, all super-blocks; act holds
+ * their prep_act data, as bytes apart */
 static inline __attribute__((always_inline)) void
-tile4(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint8_t *xq, size_t xs,
-      int64_t nsb, bool add, int type) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_t nsb, const uint8_t *xq,
+          size_t xs, const uint8_t *act, size_t as, int nb, bool add, int type) {
+    const sections o = tile_sections(nsb, type);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30), b16 = _mm512_set1_epi8(0x10);
+    __m512 acc[4];
+    for (int b = 0; b < nb; b++) acc[b] = _mm512_setzero_ps();
     for (int64_t k = 0; k < nsb; k++) {
-        const uint8_t *p = pk + (size_t)k * QK_PACK;
-        const int32_t *sc = (const int32_t *)(p + QK_Q);
-        __m512i i0 = _mm512_setzero_si512(), i1 = i0, i2 = i0, i3 = i0;
-        for (int s = 0; s < 8; s++) { /* 32 values: groups 8s..8s+7 */
-            LOAD_SUB();
-            SUB_ROW(i0, xq);
-            SUB_ROW(i1, xq + xs);
-            SUB_ROW(i2, xq + 2 * xs);
-            SUB_ROW(i3, xq + 3 * xs);
-        }
-        const int16_t *mp = (const int16_t *)(p + QK_Q + QK_SC);
-        const float *d = (const float *)(p + QK_Q + QK_SC + QK_MP);
-        const __m512 vd = _mm512_load_ps(d), vdmin = _mm512_load_ps(d + 16);
-        const block_q8_K *x0 = (const block_q8_K *)xq + k, *x1 = (const block_q8_K *)(xq + xs) + k;
-        const block_q8_K *x2 = (const block_q8_K *)(xq + 2 * xs) + k, *x3 = (const block_q8_K *)(xq + 3 * xs) + k;
-        a0 = sb_acc(a0, i0, sb_msum(mp, x0), vd, vdmin, x0->d, type);
-        a1 = sb_acc(a1, i1, sb_msum(mp, x1), vd, vdmin, x1->d, type);
-        a2 = sb_acc(a2, i2, sb_msum(mp, x2), vd, vdmin, x2->d, type);
-        a3 = sb_acc(a3, i3, sb_msum(mp, x3), vd, vdmin, x3->d, type);
-    }
-    store_row(y, a0, add);
-    store_row(y + ldy, a1, add);
-    store_row(y + 2 * ldy, a2, add);
-    store_row(y + 3 * ldy, a3, add);
-}
-
-/* one activation row (the tail of a batch) */
-static inline __attribute__((always_inline)) void
-tile1(float *restrict y, const uint8_t *pk, const uint8_t *xq, int64_t nsb, bool add, int type) {
-    __m512 a0 = _mm512_setzero_ps();
-    for (int64_t k = 0; k < nsb; k++) {
-        const uint8_t *p = pk + (size_t)k * QK_PACK;
-        const int32_t *sc = (const int32_t *)(p + QK_Q);
-        __m512i i0 = _mm512_setzero_si512();
-        for (int s = 0; s < 8; s++) {
-            LOAD_SUB();
-            SUB_ROW(i0, xq);
-        }
-        const int16_t *mp = (const int16_t *)(p + QK_Q + QK_SC);
-        const float *d = (const float *)(p + QK_Q + QK_SC + QK_MP);
-        const block_q8_K *x0 = (const block_q8_K *)xq + k;
-        a0 = sb_acc(a0, i0, sb_msum(mp, x0), _mm512_load_ps(d), _mm512_load_ps(d + 16), x0->d, type);
-    }
-    store_row(y, a0, add);
-}
-
-/* B < 4: each weight row decoded a super-block at a time, no repacking;
- * the same exact integers and the same fp32 steps as tile4 */
-static inline __attribute__((always_inline)) void
-gemv_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *w, size_t rs, int64_t R, const uint8_t *xq,
-          size_t xs, int64_t B, int64_t nsb, bool add, int type) {
-    const size_t bs = rs / (size_t)nsb;
-    for (int64_t r = 0; r < R; r++) {
-        float acc[3] = {0, 0, 0};
-        for (int64_t k = 0; k < nsb; k++) {
-            row_sb o;
-            decode_sb(&o, w + (size_t)r * rs + (size_t)k * bs, type);
-            /* per-lane scales: lane i of a zmm of products covers values
-             * 4i..4i+3 of the 64 at hand, sub-block (64c + 4i) / 32 (or /16) */
-            const __m512i scs = _mm512_loadu_si512(o.sc);
-            __m512i scv[4];
-            for (int c = 0; c < 4; c++) {
-                const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-                const __m512i idx = type == OWL_TYPE_Q6_K
-                                        ? _mm512_add_epi32(_mm512_set1_epi32(4 * c), _mm512_srli_epi32(lane, 2))
-                                        : _mm512_add_epi32(_mm512_set1_epi32(2 * c), _mm512_srli_epi32(lane, 3));
-                scv[c] = _mm512_permutexvar_epi32(idx, scs);
-            }
-            for (int64_t b = 0; b < B; b++) {
-                const block_q8_K *x = (const block_q8_K *)(xq + (size_t)b * xs) + k;
-                __m512i s = _mm512_setzero_si512();
-                for (int c = 0; c < 4; c++) {
-                    const __m512i u = _mm512_load_si512(o.u + 64 * c);
-                    const __m512i v = _mm512_loadu_si512(x->qs + 64 * c);
-                    const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, v);
-                    s = _mm512_add_epi32(s, _mm512_mullo_epi32(dot, scv[c]));
+        const uint8_t *Q = tile + (size_t)k * SB_Q;
+        const block_q8_K *x[4];
+        for (int b = 0; b < nb; b++) x[b] = (const block_q8_K *)(xq + (size_t)b * xs) + k;
+        __m512i isum[4];
+        for (int b = 0; b < nb; b++) isum[b] = _mm512_setzero_si512();
+        if (type == OWL_TYPE_Q6_K) {
+            const uint8_t *H = tile + o.h + (size_t)k * SB_H6;
+            const int8_t *S = (const int8_t *)(tile + o.s + (size_t)k * SB_S6);
+#pragma GCC unroll 16
+            for (int t = 0; t < 16; t++) { /* values 16t..16t+15 */
+                const int h = t >> 3, hi = (t >> 2) & 1, f = 2 * hi + ((t >> 1) & 1);
+                __m512i W[4];
+                for (int i = 0; i < 4; i++) {
+                    const __m512i v = _mm512_load_si512(Q + 64 * (16 * h + 4 * (t & 3) + i));
+                    const __m512i nib = hi ? _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) : _mm512_and_si512(v, m4);
+                    const __m512i hb = _mm512_load_si512(H + 64 * (8 * h + 4 * (t & 1) + i));
+                    const __m512i hs = f == 0   ? _mm512_slli_epi16(hb, 4)
+                                       : f == 1 ? _mm512_slli_epi16(hb, 2)
+                                       : f == 2 ? hb
+                                                : _mm512_srli_epi16(hb, 2);
+                    W[i] = _mm512_ternarylogic_epi32(nib, hs, m30, 0xf8); /* nib | (hs & 0x30) */
                 }
-                const int32_t isum = _mm512_reduce_add_epi32(s);
-                const __m256i mprod = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)o.mp),
-                                                        _mm256_loadu_si256((const __m256i *)x->bsums));
-                const int32_t msum = _mm512_reduce_add_epi32(_mm512_castsi256_si512(mprod)) ;
-                acc[b] = sb_acc1(acc[b], isum, msum, o.d, o.dmin, x->d, type);
+                const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(S + 16 * t)));
+                for (int b = 0; b < nb; b++) {
+                    const int8_t *xv = x[b]->qs + 16 * t;
+                    __m512i p = _mm512_set1_epi32(((const int32_t *)(act + (size_t)b * as + (size_t)k * 64))[t]);
+                    p = _mm512_dpbusd_epi32(p, W[0], bcast4(xv));
+                    p = _mm512_dpbusd_epi32(p, W[1], bcast4(xv + 4));
+                    p = _mm512_dpbusd_epi32(p, W[2], bcast4(xv + 8));
+                    p = _mm512_dpbusd_epi32(p, W[3], bcast4(xv + 12));
+                    isum[b] = _mm512_add_epi32(isum[b], _mm512_mullo_epi32(p, sc));
+                }
+            }
+            const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(tile + o.d + (size_t)k * SB_D6)));
+            for (int b = 0; b < nb; b++) {
+                const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(x[b]->d));
+                acc[b] = _mm512_add_ps(acc[b], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum[b])));
+            }
+            continue;
+        }
+        const uint8_t *S = tile + o.s + (size_t)k * SB_S4;
+        const uint8_t *H = tile + o.h + (size_t)k * SB_H5;
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; s++) { /* values 32s..32s+31 */
+            const int j = s >> 1, hi = s & 1;
+            __m512i W[8];
+            for (int g = 0; g < 8; g++) {
+                const __m512i v = _mm512_load_si512(Q + 64 * (8 * j + g));
+                W[g] = hi ? _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) : _mm512_and_si512(v, m4);
+                if (type == OWL_TYPE_Q5_K) {
+                    uint64_t bits;
+                    memcpy(&bits, H + 8 * (8 * s + g), 8);
+                    W[g] = _mm512_mask_add_epi8(W[g], _cvtu64_mask64(bits), W[g], b16);
+                }
+            }
+            const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(S + 16 * s)));
+            for (int b = 0; b < nb; b++) {
+                const int8_t *xv = x[b]->qs + 32 * s;
+                __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), W[0], bcast4(xv));
+                __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), W[4], bcast4(xv + 16));
+                p0 = _mm512_dpbusd_epi32(p0, W[1], bcast4(xv + 4));
+                p1 = _mm512_dpbusd_epi32(p1, W[5], bcast4(xv + 20));
+                p0 = _mm512_dpbusd_epi32(p0, W[2], bcast4(xv + 8));
+                p1 = _mm512_dpbusd_epi32(p1, W[6], bcast4(xv + 24));
+                p0 = _mm512_dpbusd_epi32(p0, W[3], bcast4(xv + 12));
+                p1 = _mm512_dpbusd_epi32(p1, W[7], bcast4(xv + 28));
+                isum[b] = _mm512_add_epi32(isum[b], _mm512_mullo_epi32(_mm512_add_epi32(p0, p1), sc));
             }
         }
-        for (int64_t b = 0; b < B; b++) y[b * ldy + r] = add ? y[b * ldy + r] + acc[b] : acc[b];
+        const uint8_t *M = tile + o.m + (size_t)k * SB_M;
+        __m512i mp[4];
+        for (int q = 0; q < 4; q++) mp[q] = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)(M + 32 * q)));
+        const uint8_t *Dp = tile + o.d + (size_t)k * SB_D4;
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)Dp));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(Dp + 32)));
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *a = act + (size_t)b * as + (size_t)k * 16;
+            __m512i msum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mp[0], bcast4(a));
+            msum = _mm512_dpwssd_epi32(msum, mp[1], bcast4(a + 4));
+            msum = _mm512_dpwssd_epi32(msum, mp[2], bcast4(a + 8));
+            msum = _mm512_dpwssd_epi32(msum, mp[3], bcast4(a + 12));
+            const __m512 vdx = _mm512_set1_ps(x[b]->d);
+            const __m512 t = _mm512_mul_ps(_mm512_mul_ps(d, vdx), _mm512_cvtepi32_ps(isum[b]));
+            const __m512 u = _mm512_mul_ps(_mm512_mul_ps(dmin, vdx), _mm512_cvtepi32_ps(msum));
+            acc[b] = _mm512_sub_ps(_mm512_add_ps(acc[b], t), u);
+        }
     }
+    for (int b = 0; b < nb; b++) store_row(y + b * ldy, acc[b], add);
+}
+
+/* all B activation rows against one tile, four at a time */
+static inline __attribute__((always_inline)) void
+tile_all(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_t nsb, const uint8_t *xq,
+         size_t xs, int64_t B, const uint8_t *act, bool add, int type) {
+    const size_t as = (size_t)nsb * act_bytes(type);
+    int64_t b = 0;
+    for (; b + 4 <= B; b += 4)
+        tile_rows(y + b * ldy, ldy, tile, nsb, xq + (size_t)b * xs, xs, act + (size_t)b * as, as, 4, add, type);
+    switch (B - b) {
+    case 3: tile_rows(y + b * ldy, ldy, tile, nsb, xq + (size_t)b * xs, xs, act + (size_t)b * as, as, 3, add, type); break;
+    case 2: tile_rows(y + b * ldy, ldy, tile, nsb, xq + (size_t)b * xs, xs, act + (size_t)b * as, as, 2, add, type); break;
+    case 1: tile_rows(y + b * ldy, ldy, tile, nsb, xq + (size_t)b * xs, xs, act + (size_t)b * as, as, 1, add, type); break;
+    default: break;
+    }
+}
+
+static inline size_t act_region(int64_t B, int64_t nsb, int type) {
+    return ((size_t)B * (size_t)nsb * act_bytes(type) + 63) & ~(size_t)63;
 }
 
 static inline __attribute__((always_inline)) void
-qgemm_k_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, int64_t R,
-             const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add, void *scratch,
-             int type) {
+gemm_packed(float *restrict y, ptrdiff_t ldy, const void *restrict tiles, int64_t T, const void *restrict xq,
+            size_t xs, int64_t B, int64_t n, bool add, void *scratch, int type) {
     const int64_t nsb = n / QK_K;
-    const size_t bs = rs / (size_t)nsb;
-    if (B < 4) {
-        gemv_rows(y, ldy, w, rs, R, xq, xs, B, nsb, add, type);
-        return;
-    }
-    uint8_t *pk = scratch;
+    const size_t tb = tile_bytes_t(n, type);
+    uint8_t *act = scratch;
+    prep_act(act, xq, xs, B, nsb, type);
+    for (int64_t t = 0; t < T; t++)
+        tile_all(y + 16 * t, ldy, (const uint8_t *)tiles + (size_t)t * tb, nsb, xq, xs, B, act, add, type);
+}
+
+/* the unpacked form: each tile packed into scratch, then the same loops */
+static inline __attribute__((always_inline)) void
+gemm_unpacked(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, int64_t R,
+              const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add, void *scratch, int type) {
+    const int64_t nsb = n / QK_K;
+    uint8_t *act = scratch, *tile = act + act_region(B, nsb, type);
+    prep_act(act, xq, xs, B, nsb, type);
     for (int64_t r0 = 0; r0 + 16 <= R; r0 += 16) {
-        const uint8_t *wt = (const uint8_t *)w + (size_t)r0 * rs;
-        for (int64_t k = 0; k < nsb; k++) pack_sb(pk + (size_t)k * QK_PACK, wt, rs, (size_t)k * bs, type);
-        int64_t b = 0;
-        for (; b + 4 <= B; b += 4)
-            tile4(y + b * ldy + r0, ldy, pk, (const uint8_t *)xq + (size_t)b * xs, xs, nsb, add, type);
-        for (; b < B; b++)
-            tile1(y + b * ldy + r0, pk, (const uint8_t *)xq + (size_t)b * xs, nsb, add, type);
+        pack_tile(tile, (const uint8_t *)w + (size_t)r0 * rs, rs, n, type);
+        tile_all(y + r0, ldy, tile, nsb, xq, xs, B, act, add, type);
     }
 }
 
-void qgemm_q4_K_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
-                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
-                     void *scratch) {
-    qgemm_k_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q4_K);
-}
+#define KPACK(T, TYPE)                                                                              \
+    static size_t tile_bytes_##T(int64_t n) { return tile_bytes_t(n, TYPE); }                       \
+    static void pack_##T(void *restrict dst, const void *restrict w, size_t rs, int64_t n) {       \
+        pack_tile(dst, w, rs, n, TYPE);                                                             \
+    }                                                                                               \
+    static void gemm_##T(float *restrict y, ptrdiff_t ldy, const void *restrict tiles, int64_t T_, \
+                         const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,        \
+                         void *scratch) {                                                           \
+        gemm_packed(y, ldy, tiles, T_, xq, xs, B, n, add, scratch, TYPE);                           \
+    }                                                                                               \
+    const qpack_ops qpack_##T##_vnni = {tile_bytes_##T, pack_##T, gemm_##T};                        \
+    void qgemm_##T##_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,     \
+                          int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n,      \
+                          bool add, void *scratch) {                                                \
+        gemm_unpacked(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, TYPE);                          \
+    }
 
-void qgemm_q5_K_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
-                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
-                     void *scratch) {
-    qgemm_k_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q5_K);
-}
-
-void qgemm_q6_K_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
-                     int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add,
-                     void *scratch) {
-    qgemm_k_body(y, ldy, w, rs, R, xq, xs, B, n, add, scratch, OWL_TYPE_Q6_K);
-}
+KPACK(q4_K, OWL_TYPE_Q4_K)
+KPACK(q5_K, OWL_TYPE_Q5_K)
+KPACK(q6_K, OWL_TYPE_Q6_K)
 
 #endif /* __x86_64__ */
