@@ -62,34 +62,30 @@ _Static_assert(SB_Q5 <= 8 * 768 && SB_Q6 <= 8 * 768, "qgemm_scratch_bytes reserv
  * sums as int16, Q6_K -32 x the 16 bsums as int32 */
 static inline size_t act_bytes(int type) { return type == OWL_TYPE_Q6_K ? 64 : 16; }
 
+/* bytes of one super-block of a tile: its sections one after the other
+ * (Q6_K padded from 3360 to whole cache lines: 212 bytes per row against
+ * the file's 210) */
 static inline size_t sb_bytes(int type) {
-    return type == OWL_TYPE_Q6_K ? SB_Q6 : type == OWL_TYPE_Q5_K ? SB_Q5 : SB_Q4;
+    return type == OWL_TYPE_Q6_K ? (SB_Q6 + 63) & ~63 : type == OWL_TYPE_Q5_K ? SB_Q5 : SB_Q4;
 }
 
-static inline size_t tile_bytes_t(int64_t n, int type) {
-    return ((size_t)(n / QK_K) * sb_bytes(type) + 63) & ~(size_t)63;
-}
+static inline size_t tile_bytes_t(int64_t n, int type) { return (size_t)(n / QK_K) * sb_bytes(type); }
 
-/* section offsets in a tile of nsb super-blocks */
+/* where the sections of super-block k start: x + k * step */
 typedef struct sections {
-    size_t h, s, m, d;
+    size_t q, h, s, m, d, step;
 } sections;
 
-static inline sections tile_sections(int64_t nsb, int type) {
-    const size_t k = (size_t)nsb;
+static inline sections tile_sections(int type) {
+    const size_t q6 = type == OWL_TYPE_Q6_K;
+    const size_t hk = q6 ? SB_H6 : type == OWL_TYPE_Q5_K ? SB_H5 : 0, sk = q6 ? SB_S6 : SB_S4;
+    const size_t mk = q6 ? 0 : SB_M;
     sections o;
-    o.h = k * SB_Q;
-    if (type == OWL_TYPE_Q6_K) {
-        o.s = o.h + k * SB_H6;
-        o.m = o.s + k * SB_S6;
-        o.d = o.m;
-    } else {
-        o.s = o.h + (type == OWL_TYPE_Q5_K ? k * SB_H5 : 0);
-        o.m = o.s + k * SB_S4;
-        o.d = o.m + k * SB_M;
-    }
+    o.q = 0, o.h = SB_Q, o.s = o.h + hk, o.m = o.s + sk, o.d = o.m + mk;
+    o.step = sb_bytes(type);
     return o;
 }
+#define SEC(base, x, k) ((base) + o.x + (size_t)(k) * o.step)
 
 /* ---- packing: 16 rows of blocks -> one tile ------------------------------ */
 
@@ -104,19 +100,20 @@ static void transpose_dwords(uint8_t *out, const uint8_t *const p[16], int nd) {
 
 static void pack_tile(uint8_t *restrict dst, const uint8_t *restrict w, size_t rs, int64_t n, int type) {
     const int64_t nsb = n / QK_K;
-    const sections o = tile_sections(nsb, type);
+    const sections o = tile_sections(type);
     const size_t bs = rs / (size_t)nsb;
+    memset(dst, 0, tile_bytes_t(n, type)); /* the padding too */
     for (int64_t k = 0; k < nsb; k++) {
         const uint8_t *blk[16];
         for (int r = 0; r < 16; r++) blk[r] = w + (size_t)r * rs + (size_t)k * bs;
         const uint8_t *p[16];
         if (type == OWL_TYPE_Q6_K) {
             for (int r = 0; r < 16; r++) p[r] = ((const block_q6_K *)blk[r])->ql;
-            transpose_dwords(dst + (size_t)k * SB_Q, p, 32);
+            transpose_dwords(SEC(dst, q, k), p, 32);
             for (int r = 0; r < 16; r++) p[r] = ((const block_q6_K *)blk[r])->qh;
-            transpose_dwords(dst + o.h + (size_t)k * SB_H6, p, 16);
-            int8_t *S = (int8_t *)(dst + o.s + (size_t)k * SB_S6);
-            uint16_t *D = (uint16_t *)(dst + o.d + (size_t)k * SB_D6);
+            transpose_dwords(SEC(dst, h, k), p, 16);
+            int8_t *S = (int8_t *)(SEC(dst, s, k));
+            uint16_t *D = (uint16_t *)(SEC(dst, d, k));
             for (int r = 0; r < 16; r++) {
                 const block_q6_K *b = (const block_q6_K *)blk[r];
                 for (int t = 0; t < 16; t++) S[16 * t + r] = b->scales[t];
@@ -126,9 +123,9 @@ static void pack_tile(uint8_t *restrict dst, const uint8_t *restrict w, size_t r
         }
         for (int r = 0; r < 16; r++)
             p[r] = type == OWL_TYPE_Q5_K ? ((const block_q5_K *)blk[r])->qs : ((const block_q4_K *)blk[r])->qs;
-        transpose_dwords(dst + (size_t)k * SB_Q, p, 32);
-        uint8_t *S = dst + o.s + (size_t)k * SB_S4, *M = dst + o.m + (size_t)k * SB_M;
-        uint16_t *D = (uint16_t *)(dst + o.d + (size_t)k * SB_D4);
+        transpose_dwords(SEC(dst, q, k), p, 32);
+        uint8_t *S = SEC(dst, s, k), *M = SEC(dst, m, k);
+        uint16_t *D = (uint16_t *)(SEC(dst, d, k));
         for (int r = 0; r < 16; r++) {
             const block_q4_K *b4 = (const block_q4_K *)blk[r];
             const block_q5_K *b5 = (const block_q5_K *)blk[r];
@@ -146,15 +143,13 @@ static void pack_tile(uint8_t *restrict dst, const uint8_t *restrict w, size_t r
             uint8_t qh[8 * 64] __attribute__((aligned(64)));
             for (int r = 0; r < 16; r++) p[r] = ((const block_q5_K *)blk[r])->qh;
             transpose_dwords(qh, p, 8);
-            uint64_t *H = (uint64_t *)(dst + o.h + (size_t)k * SB_H5);
+            uint64_t *H = (uint64_t *)(SEC(dst, h, k));
             for (int s = 0; s < 8; s++)
                 for (int g = 0; g < 8; g++)
                     H[8 * s + g] = _cvtmask64_u64(
                         _mm512_test_epi8_mask(_mm512_load_si512(qh + 64 * g), _mm512_set1_epi8((char)(1 << s))));
         }
     }
-    const size_t used = (size_t)nsb * sb_bytes(type), total = tile_bytes_t(n, type);
-    if (total > used) memset(dst + used, 0, total - used);
 }
 
 /* ---- the tile kernel ----------------------------------------------------- */
@@ -177,6 +172,10 @@ static void prep_act(uint8_t *restrict act, const uint8_t *restrict xq, size_t x
         }
 }
 
+/* keeps gcc from reassociating the sums of a super-block across its
+ * sub-blocks (it then holds every sub-block's dot at once and spills) */
+#define KEEP(v) __asm__("" : "+v"(v))
+
 static inline __m512i bcast4(const void *p) {
     int32_t v;
     memcpy(&v, p, 4);
@@ -188,39 +187,84 @@ static inline void store_row(float *y, __m512 v, bool add) {
     _mm512_storeu_ps(y, v);
 }
 
+/* byte zmm i (0..3) of Q6_K sub-block t of a super-block: values
+ * 16t + 4i.. of the 16 rows as unsigned bytes 0..63 */
+static inline __attribute__((always_inline)) __m512i w_q6(const uint8_t *Q, const uint8_t *H, int t, int i) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    const int h = t >> 3, hi = (t >> 2) & 1, f = 2 * hi + ((t >> 1) & 1);
+    const __m512i v = _mm512_load_si512(Q + 64 * (16 * h + 4 * (t & 3) + i));
+    const __m512i nib = hi ? _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) : _mm512_and_si512(v, m4);
+    const __m512i hb = _mm512_load_si512(H + 64 * (8 * h + 4 * (t & 1) + i));
+    const __m512i hs = f == 0   ? _mm512_slli_epi16(hb, 4)
+                       : f == 1 ? _mm512_slli_epi16(hb, 2)
+                       : f == 2 ? hb
+                                : _mm512_srli_epi16(hb, 2);
+    return _mm512_ternarylogic_epi32(nib, hs, m30, 0xf8); /* nib | (hs & 0x30) */
+}
+
+/* byte zmm g (0..7) of Q4_K/Q5_K sub-block s: values 32s + 4g.. of the 16
+ * rows, 0..15 (Q5_K 0..31) */
+static inline __attribute__((always_inline)) __m512i w_q45(const uint8_t *Q, const uint8_t *H, int s, int g,
+                                                           int type) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i v = _mm512_load_si512(Q + 64 * (8 * (s >> 1) + g));
+    __m512i w = (s & 1) ? _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) : _mm512_and_si512(v, m4);
+    if (type == OWL_TYPE_Q5_K) {
+        uint64_t bits;
+        memcpy(&bits, H + 8 * (8 * s + g), 8);
+        w = _mm512_mask_add_epi8(w, _cvtu64_mask64(bits), w, _mm512_set1_epi8(0x10));
+    }
+    return w;
+}
+
+/* large batches: a tile's values decoded to bytes once (U, UB bytes per
+ * super-block: zmm 4t + i or 8s + g, then the scales as int32), then read
+ * by every group of rows */
+enum { UB = 4096 + 1024 };
+static void decode_tile(uint8_t *restrict U, const uint8_t *restrict tile, int64_t nsb, int type) {
+    const sections o = tile_sections(type);
+    for (int64_t k = 0; k < nsb; k++) {
+        const uint8_t *Q = SEC(tile, q, k), *H = SEC(tile, h, k);
+        uint8_t *u = U + (size_t)k * UB;
+        if (type == OWL_TYPE_Q6_K)
+            for (int t = 0; t < 16; t++) {
+                for (int i = 0; i < 4; i++) _mm512_store_si512(u + 64 * (4 * t + i), w_q6(Q, H, t, i));
+                _mm512_store_si512(u + 4096 + 64 * t,
+                                   _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(SEC(tile, s, k) + 16 * t))));
+            }
+        else
+            for (int s = 0; s < 8; s++) {
+                for (int g = 0; g < 8; g++) _mm512_store_si512(u + 64 * (8 * s + g), w_q45(Q, H, s, g, type));
+                _mm512_store_si512(u + 4096 + 64 * s,
+                                   _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(SEC(tile, s, k) + 16 * s))));
+            }
+    }
+}
+
 /* nb (1..4) activation rows against one tile, all super-blocks; act holds
- * their prep_act data, as bytes apart */
+ * their prep_act data, as bytes apart; U the tile decoded (dec) */
 static inline __attribute__((always_inline)) void
 tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_t nsb, const uint8_t *xq,
-          size_t xs, const uint8_t *act, size_t as, int nb, bool add, int type) {
-    const sections o = tile_sections(nsb, type);
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30), b16 = _mm512_set1_epi8(0x10);
+          size_t xs, const uint8_t *act, size_t as, int nb, const uint8_t *U, bool dec, bool add, int type) {
+    const sections o = tile_sections(type);
     __m512 acc[4];
     for (int b = 0; b < nb; b++) acc[b] = _mm512_setzero_ps();
     for (int64_t k = 0; k < nsb; k++) {
-        const uint8_t *Q = tile + (size_t)k * SB_Q;
+        const uint8_t *Q = SEC(tile, q, k);
         const block_q8_K *x[4];
         for (int b = 0; b < nb; b++) x[b] = (const block_q8_K *)(xq + (size_t)b * xs) + k;
         __m512i isum[4];
         for (int b = 0; b < nb; b++) isum[b] = _mm512_setzero_si512();
         if (type == OWL_TYPE_Q6_K) {
-            const uint8_t *H = tile + o.h + (size_t)k * SB_H6;
-            const int8_t *S = (const int8_t *)(tile + o.s + (size_t)k * SB_S6);
+            const uint8_t *H = SEC(tile, h, k);
+            const int8_t *S = (const int8_t *)(SEC(tile, s, k));
 #pragma GCC unroll 16
             for (int t = 0; t < 16; t++) { /* values 16t..16t+15 */
-                const int h = t >> 3, hi = (t >> 2) & 1, f = 2 * hi + ((t >> 1) & 1);
                 __m512i W[4];
-                for (int i = 0; i < 4; i++) {
-                    const __m512i v = _mm512_load_si512(Q + 64 * (16 * h + 4 * (t & 3) + i));
-                    const __m512i nib = hi ? _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) : _mm512_and_si512(v, m4);
-                    const __m512i hb = _mm512_load_si512(H + 64 * (8 * h + 4 * (t & 1) + i));
-                    const __m512i hs = f == 0   ? _mm512_slli_epi16(hb, 4)
-                                       : f == 1 ? _mm512_slli_epi16(hb, 2)
-                                       : f == 2 ? hb
-                                                : _mm512_srli_epi16(hb, 2);
-                    W[i] = _mm512_ternarylogic_epi32(nib, hs, m30, 0xf8); /* nib | (hs & 0x30) */
-                }
-                const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(S + 16 * t)));
+                for (int i = 0; i < 4; i++)
+                    W[i] = dec ? _mm512_load_si512(U + (size_t)k * UB + 64 * (4 * t + i)) : w_q6(Q, H, t, i);
+                const __m512i sc = dec ? _mm512_load_si512(U + (size_t)k * UB + 4096 + 64 * t)
+                                       : _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(S + 16 * t)));
                 for (int b = 0; b < nb; b++) {
                     const int8_t *xv = x[b]->qs + 16 * t;
                     __m512i p = _mm512_set1_epi32(((const int32_t *)(act + (size_t)b * as + (size_t)k * 64))[t]);
@@ -229,31 +273,25 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
                     p = _mm512_dpbusd_epi32(p, W[2], bcast4(xv + 8));
                     p = _mm512_dpbusd_epi32(p, W[3], bcast4(xv + 12));
                     isum[b] = _mm512_add_epi32(isum[b], _mm512_mullo_epi32(p, sc));
+                    KEEP(isum[b]);
                 }
             }
-            const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(tile + o.d + (size_t)k * SB_D6)));
+            const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(SEC(tile, d, k))));
             for (int b = 0; b < nb; b++) {
                 const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(x[b]->d));
                 acc[b] = _mm512_add_ps(acc[b], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum[b])));
             }
             continue;
         }
-        const uint8_t *S = tile + o.s + (size_t)k * SB_S4;
-        const uint8_t *H = tile + o.h + (size_t)k * SB_H5;
+        const uint8_t *S = SEC(tile, s, k);
+        const uint8_t *H = SEC(tile, h, k);
 #pragma GCC unroll 8
         for (int s = 0; s < 8; s++) { /* values 32s..32s+31 */
-            const int j = s >> 1, hi = s & 1;
             __m512i W[8];
-            for (int g = 0; g < 8; g++) {
-                const __m512i v = _mm512_load_si512(Q + 64 * (8 * j + g));
-                W[g] = hi ? _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) : _mm512_and_si512(v, m4);
-                if (type == OWL_TYPE_Q5_K) {
-                    uint64_t bits;
-                    memcpy(&bits, H + 8 * (8 * s + g), 8);
-                    W[g] = _mm512_mask_add_epi8(W[g], _cvtu64_mask64(bits), W[g], b16);
-                }
-            }
-            const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(S + 16 * s)));
+            for (int g = 0; g < 8; g++)
+                W[g] = dec ? _mm512_load_si512(U + (size_t)k * UB + 64 * (8 * s + g)) : w_q45(Q, H, s, g, type);
+            const __m512i sc = dec ? _mm512_load_si512(U + (size_t)k * UB + 4096 + 64 * s)
+                                   : _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(S + 16 * s)));
             for (int b = 0; b < nb; b++) {
                 const int8_t *xv = x[b]->qs + 32 * s;
                 __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), W[0], bcast4(xv));
@@ -265,12 +303,13 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
                 p0 = _mm512_dpbusd_epi32(p0, W[3], bcast4(xv + 12));
                 p1 = _mm512_dpbusd_epi32(p1, W[7], bcast4(xv + 28));
                 isum[b] = _mm512_add_epi32(isum[b], _mm512_mullo_epi32(_mm512_add_epi32(p0, p1), sc));
+                KEEP(isum[b]);
             }
         }
-        const uint8_t *M = tile + o.m + (size_t)k * SB_M;
+        const uint8_t *M = SEC(tile, m, k);
         __m512i mp[4];
         for (int q = 0; q < 4; q++) mp[q] = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)(M + 32 * q)));
-        const uint8_t *Dp = tile + o.d + (size_t)k * SB_D4;
+        const uint8_t *Dp = SEC(tile, d, k);
         const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)Dp));
         const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(Dp + 32)));
         for (int b = 0; b < nb; b++) {
@@ -291,18 +330,24 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
 /* all B activation rows against one tile, four at a time */
 static inline __attribute__((always_inline)) void
 tile_all(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_t nsb, const uint8_t *xq,
-         size_t xs, int64_t B, const uint8_t *act, bool add, int type) {
+         size_t xs, int64_t B, const uint8_t *act, const uint8_t *U, bool dec, bool add, int type) {
     const size_t as = (size_t)nsb * act_bytes(type);
     int64_t b = 0;
-    for (; b + 4 <= B; b += 4)
-        tile_rows(y + b * ldy, ldy, tile, nsb, xq + (size_t)b * xs, xs, act + (size_t)b * as, as, 4, add, type);
+#define ROWS(nb) \
+    tile_rows(y + b * ldy, ldy, tile, nsb, xq + (size_t)b * xs, xs, act + (size_t)b * as, as, nb, U, dec, add, type)
+    for (; b + 4 <= B; b += 4) ROWS(4);
     switch (B - b) {
-    case 3: tile_rows(y + b * ldy, ldy, tile, nsb, xq + (size_t)b * xs, xs, act + (size_t)b * as, as, 3, add, type); break;
-    case 2: tile_rows(y + b * ldy, ldy, tile, nsb, xq + (size_t)b * xs, xs, act + (size_t)b * as, as, 2, add, type); break;
-    case 1: tile_rows(y + b * ldy, ldy, tile, nsb, xq + (size_t)b * xs, xs, act + (size_t)b * as, as, 1, add, type); break;
+    case 3: ROWS(3); break;
+    case 2: ROWS(2); break;
+    case 1: ROWS(1); break;
     default: break;
     }
+#undef ROWS
 }
+
+#ifndef DECODE_MIN_B
+#define DECODE_MIN_B 8
+#endif
 
 static inline size_t act_region(int64_t B, int64_t nsb, int type) {
     return ((size_t)B * (size_t)nsb * act_bytes(type) + 63) & ~(size_t)63;
@@ -313,10 +358,17 @@ gemm_packed(float *restrict y, ptrdiff_t ldy, const void *restrict tiles, int64_
             size_t xs, int64_t B, int64_t n, bool add, void *scratch, int type) {
     const int64_t nsb = n / QK_K;
     const size_t tb = tile_bytes_t(n, type);
-    uint8_t *act = scratch;
+    uint8_t *act = scratch, *U = act + act_region(B, nsb, type);
     prep_act(act, xq, xs, B, nsb, type);
-    for (int64_t t = 0; t < T; t++)
-        tile_all(y + 16 * t, ldy, (const uint8_t *)tiles + (size_t)t * tb, nsb, xq, xs, B, act, add, type);
+    for (int64_t t = 0; t < T; t++) {
+        const uint8_t *tile = (const uint8_t *)tiles + (size_t)t * tb;
+        if (B >= DECODE_MIN_B) {
+            decode_tile(U, tile, nsb, type);
+            tile_all(y + 16 * t, ldy, tile, nsb, xq, xs, B, act, U, true, add, type);
+        } else {
+            tile_all(y + 16 * t, ldy, tile, nsb, xq, xs, B, act, NULL, false, add, type);
+        }
+    }
 }
 
 /* the unpacked form: each tile packed into scratch, then the same loops */
@@ -328,7 +380,7 @@ gemm_unpacked(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t r
     prep_act(act, xq, xs, B, nsb, type);
     for (int64_t r0 = 0; r0 + 16 <= R; r0 += 16) {
         pack_tile(tile, (const uint8_t *)w + (size_t)r0 * rs, rs, n, type);
-        tile_all(y + r0, ldy, tile, nsb, xq, xs, B, act, add, type);
+        tile_all(y + r0, ldy, tile, nsb, xq, xs, B, act, NULL, false, add, type);
     }
 }
 
