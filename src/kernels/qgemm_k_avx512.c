@@ -59,8 +59,8 @@ enum { SB_Q4 = SB_Q + SB_S4 + SB_M + SB_D4, SB_Q5 = SB_Q4 + SB_H5, SB_Q6 = SB_Q 
 _Static_assert(SB_Q5 <= 8 * 768 && SB_Q6 <= 8 * 768, "qgemm_scratch_bytes reserves 768 bytes per 32 columns");
 
 /* activation side data per row and super-block: Q4_K/Q5_K the 8 sub-block
- * sums as int16, Q6_K -32 x the 16 bsums as int32 */
-static inline size_t act_bytes(int type) { return type == OWL_TYPE_Q6_K ? 64 : 16; }
+ * sums as int16 (Q6_K reads the bsums as they are) */
+static inline size_t act_bytes(int type) { return type == OWL_TYPE_Q6_K ? 0 : 16; }
 
 /* bytes of one super-block of a tile: its sections one after the other
  * (Q6_K padded from 3360 to whole cache lines: 212 bytes per row against
@@ -154,27 +154,25 @@ static void pack_tile(uint8_t *restrict dst, const uint8_t *restrict w, size_t r
 
 /* ---- the tile kernel ----------------------------------------------------- */
 
-/* per activation row and super-block: Q4_K/Q5_K the sums of the 8
- * sub-blocks of 32 (int16), Q6_K -32 x the 16 bsums (int32) */
+/* per activation row and super-block, Q4_K/Q5_K: the sums of the 8
+ * sub-blocks of 32 (int16), for the mins */
 static void prep_act(uint8_t *restrict act, const uint8_t *restrict xq, size_t xs, int64_t B, int64_t nsb,
                      int type) {
+    if (type == OWL_TYPE_Q6_K) return;
     for (int64_t b = 0; b < B; b++)
         for (int64_t k = 0; k < nsb; k++) {
             const block_q8_K *x = (const block_q8_K *)(xq + (size_t)b * xs) + k;
-            uint8_t *a = act + ((size_t)b * (size_t)nsb + (size_t)k) * act_bytes(type);
-            if (type == OWL_TYPE_Q6_K) {
-                int32_t *v = (int32_t *)a;
-                for (int t = 0; t < 16; t++) v[t] = -32 * (int32_t)x->bsums[t];
-            } else {
-                int16_t *v = (int16_t *)a;
-                for (int s = 0; s < 8; s++) v[s] = (int16_t)(x->bsums[2 * s] + x->bsums[2 * s + 1]);
-            }
+            int16_t *v = (int16_t *)(act + ((size_t)b * (size_t)nsb + (size_t)k) * 16);
+            for (int s = 0; s < 8; s++) v[s] = (int16_t)(x->bsums[2 * s] + x->bsums[2 * s + 1]);
         }
 }
 
 /* keeps gcc from reassociating the sums of a super-block across its
  * sub-blocks (it then holds every sub-block's dot at once and spills) */
 #define KEEP(v) __asm__("" : "+v"(v))
+#ifndef KEEP6
+#define KEEP6(v) KEEP(v)
+#endif
 
 static inline __m512i bcast4(const void *p) {
     int32_t v;
@@ -217,43 +215,59 @@ static inline __attribute__((always_inline)) __m512i w_q45(const uint8_t *Q, con
     return w;
 }
 
-/* large batches: a tile's values decoded to bytes once (U, UB bytes per
- * super-block: zmm 4t + i or 8s + g, then the scales as int32), then read
- * by every group of rows */
-enum { UB = 4096 + 1024 };
-static void decode_tile(uint8_t *restrict U, const uint8_t *restrict tile, int64_t nsb, int type) {
-    const sections o = tile_sections(type);
-    for (int64_t k = 0; k < nsb; k++) {
-        const uint8_t *Q = SEC(tile, q, k), *H = SEC(tile, h, k);
-        uint8_t *u = U + (size_t)k * UB;
-        if (type == OWL_TYPE_Q6_K)
-            for (int t = 0; t < 16; t++) {
-                for (int i = 0; i < 4; i++) _mm512_store_si512(u + 64 * (4 * t + i), w_q6(Q, H, t, i));
-                _mm512_store_si512(u + 4096 + 64 * t,
-                                   _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(SEC(tile, s, k) + 16 * t))));
-            }
-        else
-            for (int s = 0; s < 8; s++) {
-                for (int g = 0; g < 8; g++) _mm512_store_si512(u + 64 * (8 * s + g), w_q45(Q, H, s, g, type));
-                _mm512_store_si512(u + 4096 + 64 * s,
-                                   _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(SEC(tile, s, k) + 16 * s))));
-            }
-    }
+/* Q6_K: the scales of sub-blocks 2p, 2p+1 as int16 pairs, lane r for row
+ * r, for vpdpwssd with the activations' bsums pairs */
+static inline __m512i q6_scale_pair(const int8_t *S, int p) {
+    const __m128i a = _mm_load_si128((const __m128i *)(S + 32 * p)), b = _mm_load_si128((const __m128i *)(S + 32 * p + 16));
+    const __m256i ab = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(a, b)), _mm_unpackhi_epi8(a, b), 1);
+    return _mm512_cvtepi8_epi16(ab);
 }
 
-/* nb (1..4) activation rows against one tile, all super-blocks; act holds
- * their prep_act data, as bytes apart; U the tile decoded (dec) */
+/* large batches: one super-block of a tile decoded to bytes (U, UB bytes:
+ * zmm 4t + i or 8s + g, then the scales as int32, then Q6_K's scale
+ * pairs), then read by every group of rows */
+enum { UB = 4096 + 1024 + 512 };
+
+static void decode_sb(uint8_t *restrict u, const uint8_t *restrict tile, int64_t k, int type) {
+    const sections o = tile_sections(type);
+    const uint8_t *Q = SEC(tile, q, k), *H = SEC(tile, h, k), *S = SEC(tile, s, k);
+    if (type == OWL_TYPE_Q6_K)
+#pragma GCC unroll 16
+        for (int t = 0; t < 16; t++) {
+#pragma GCC unroll 16
+            for (int i = 0; i < 4; i++) _mm512_store_si512(u + 64 * (4 * t + i), w_q6(Q, H, t, i));
+            _mm512_store_si512(u + 4096 + 64 * t, _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(S + 16 * t))));
+            if (t < 8) _mm512_store_si512(u + 5120 + 64 * t, q6_scale_pair((const int8_t *)S, t));
+        }
+    else
+#pragma GCC unroll 16
+        for (int s = 0; s < 8; s++) {
+#pragma GCC unroll 16
+            for (int g = 0; g < 8; g++) _mm512_store_si512(u + 64 * (8 * s + g), w_q45(Q, H, s, g, type));
+            _mm512_store_si512(u + 4096 + 64 * s, _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(S + 16 * s))));
+        }
+}
+
+/* nb (1..4) activation rows against super-blocks k0..k1-1 of one tile; act
+ * holds their prep_act data, as bytes apart; U (dec) super-block k0
+ * decoded. The fp32 accumulators start at zero (k0 == 0) or from accs and
+ * end in y (k1 == nsb) or in accs. */
 static inline __attribute__((always_inline)) void
-tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_t nsb, const uint8_t *xq,
-          size_t xs, const uint8_t *act, size_t as, int nb, const uint8_t *U, bool dec, bool add, int type) {
+tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_t k0, int64_t k1, int64_t nsb,
+          const uint8_t *xq, size_t xs, const uint8_t *act, size_t as, int nb, const uint8_t *U, bool dec,
+          float *accs, bool add, int type) {
     const sections o = tile_sections(type);
     __m512 acc[4];
-    for (int b = 0; b < nb; b++) acc[b] = _mm512_setzero_ps();
-    for (int64_t k = 0; k < nsb; k++) {
+#pragma GCC unroll 16
+    for (int b = 0; b < nb; b++) acc[b] = k0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(accs + 16 * b);
+    for (int64_t k = k0; k < k1; k++) {
         const uint8_t *Q = SEC(tile, q, k);
+        const uint8_t *u = U + (size_t)(k - k0) * UB;
         const block_q8_K *x[4];
+#pragma GCC unroll 16
         for (int b = 0; b < nb; b++) x[b] = (const block_q8_K *)(xq + (size_t)b * xs) + k;
         __m512i isum[4];
+#pragma GCC unroll 16
         for (int b = 0; b < nb; b++) isum[b] = _mm512_setzero_si512();
         if (type == OWL_TYPE_Q6_K) {
             const uint8_t *H = SEC(tile, h, k);
@@ -261,25 +275,34 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
 #pragma GCC unroll 16
             for (int t = 0; t < 16; t++) { /* values 16t..16t+15 */
                 __m512i W[4];
-                for (int i = 0; i < 4; i++)
-                    W[i] = dec ? _mm512_load_si512(U + (size_t)k * UB + 64 * (4 * t + i)) : w_q6(Q, H, t, i);
-                const __m512i sc = dec ? _mm512_load_si512(U + (size_t)k * UB + 4096 + 64 * t)
+#pragma GCC unroll 16
+                for (int i = 0; i < 4; i++) W[i] = dec ? _mm512_load_si512(u + 64 * (4 * t + i)) : w_q6(Q, H, t, i);
+                const __m512i sc = dec ? _mm512_load_si512(u + 4096 + 64 * t)
                                        : _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(S + 16 * t)));
+#pragma GCC unroll 16
                 for (int b = 0; b < nb; b++) {
                     const int8_t *xv = x[b]->qs + 16 * t;
-                    __m512i p = _mm512_set1_epi32(((const int32_t *)(act + (size_t)b * as + (size_t)k * 64))[t]);
-                    p = _mm512_dpbusd_epi32(p, W[0], bcast4(xv));
+                    __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), W[0], bcast4(xv));
                     p = _mm512_dpbusd_epi32(p, W[1], bcast4(xv + 4));
                     p = _mm512_dpbusd_epi32(p, W[2], bcast4(xv + 8));
                     p = _mm512_dpbusd_epi32(p, W[3], bcast4(xv + 12));
                     isum[b] = _mm512_add_epi32(isum[b], _mm512_mullo_epi32(p, sc));
-                    KEEP(isum[b]);
+                    KEEP6(isum[b]);
                 }
             }
+            /* the -32 offset of the values: msum = sum of scale x bsum */
+            __m512i sp[8];
+#pragma GCC unroll 16
+            for (int q = 0; q < 8; q++) sp[q] = dec ? _mm512_load_si512(u + 5120 + 64 * q) : q6_scale_pair(S, q);
             const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(SEC(tile, d, k))));
+#pragma GCC unroll 16
             for (int b = 0; b < nb; b++) {
+                __m512i msum = _mm512_setzero_si512();
+#pragma GCC unroll 16
+                for (int q = 0; q < 8; q++) msum = _mm512_dpwssd_epi32(msum, sp[q], bcast4(x[b]->bsums + 2 * q));
+                const __m512i i6 = _mm512_sub_epi32(isum[b], _mm512_slli_epi32(msum, 5));
                 const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(x[b]->d));
-                acc[b] = _mm512_add_ps(acc[b], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum[b])));
+                acc[b] = _mm512_add_ps(acc[b], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(i6)));
             }
             continue;
         }
@@ -288,10 +311,11 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
 #pragma GCC unroll 8
         for (int s = 0; s < 8; s++) { /* values 32s..32s+31 */
             __m512i W[8];
-            for (int g = 0; g < 8; g++)
-                W[g] = dec ? _mm512_load_si512(U + (size_t)k * UB + 64 * (8 * s + g)) : w_q45(Q, H, s, g, type);
-            const __m512i sc = dec ? _mm512_load_si512(U + (size_t)k * UB + 4096 + 64 * s)
+#pragma GCC unroll 16
+            for (int g = 0; g < 8; g++) W[g] = dec ? _mm512_load_si512(u + 64 * (8 * s + g)) : w_q45(Q, H, s, g, type);
+            const __m512i sc = dec ? _mm512_load_si512(u + 4096 + 64 * s)
                                    : _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(S + 16 * s)));
+#pragma GCC unroll 16
             for (int b = 0; b < nb; b++) {
                 const int8_t *xv = x[b]->qs + 32 * s;
                 __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), W[0], bcast4(xv));
@@ -308,10 +332,12 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
         }
         const uint8_t *M = SEC(tile, m, k);
         __m512i mp[4];
+#pragma GCC unroll 16
         for (int q = 0; q < 4; q++) mp[q] = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)(M + 32 * q)));
         const uint8_t *Dp = SEC(tile, d, k);
         const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)Dp));
         const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(Dp + 32)));
+#pragma GCC unroll 16
         for (int b = 0; b < nb; b++) {
             const uint8_t *a = act + (size_t)b * as + (size_t)k * 16;
             __m512i msum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mp[0], bcast4(a));
@@ -324,17 +350,24 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
             acc[b] = _mm512_sub_ps(_mm512_add_ps(acc[b], t), u);
         }
     }
-    for (int b = 0; b < nb; b++) store_row(y + b * ldy, acc[b], add);
+#pragma GCC unroll 16
+    for (int b = 0; b < nb; b++) {
+        if (k1 == nsb) store_row(y + b * ldy, acc[b], add);
+        else _mm512_store_ps(accs + 16 * b, acc[b]);
+    }
 }
 
-/* all B activation rows against one tile, four at a time */
+/* all B activation rows against super-blocks k0..k1-1 of one tile, four
+ * at a time (accs: 16 floats per row) */
 static inline __attribute__((always_inline)) void
-tile_all(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_t nsb, const uint8_t *xq,
-         size_t xs, int64_t B, const uint8_t *act, const uint8_t *U, bool dec, bool add, int type) {
+tile_all(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_t k0, int64_t k1, int64_t nsb,
+         const uint8_t *xq, size_t xs, int64_t B, const uint8_t *act, const uint8_t *U, bool dec, float *accs,
+         bool add, int type) {
     const size_t as = (size_t)nsb * act_bytes(type);
     int64_t b = 0;
-#define ROWS(nb) \
-    tile_rows(y + b * ldy, ldy, tile, nsb, xq + (size_t)b * xs, xs, act + (size_t)b * as, as, nb, U, dec, add, type)
+#define ROWS(nb)                                                                                       \
+    tile_rows(y + b * ldy, ldy, tile, k0, k1, nsb, xq + (size_t)b * xs, xs, act + (size_t)b * as, as, nb, \
+              U, dec, accs + 16 * b, add, type)
     for (; b + 4 <= B; b += 4) ROWS(4);
     switch (B - b) {
     case 3: ROWS(3); break;
@@ -345,42 +378,56 @@ tile_all(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_t
 #undef ROWS
 }
 
-#ifndef DECODE_MIN_B
-#define DECODE_MIN_B 8
-#endif
+static inline size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-static inline size_t act_region(int64_t B, int64_t nsb, int type) {
-    return ((size_t)B * (size_t)nsb * act_bytes(type) + 63) & ~(size_t)63;
+/* T tiles; scratch holds budget bytes. From 8 rows on, where the scratch
+ * has room for the decoded super-block and the rows' accumulators, each
+ * super-block of a tile is decoded once for all rows (same integers, same
+ * fp32 steps in the same order: the same bits) */
+static inline __attribute__((always_inline)) void
+tiles_run(float *restrict y, ptrdiff_t ldy, const uint8_t *tiles, int64_t T, const uint8_t *xq, size_t xs,
+          int64_t B, int64_t nsb, bool add, uint8_t *scratch, size_t budget, int type) {
+    const size_t tb = tile_bytes_t(nsb * QK_K, type);
+    uint8_t *act = scratch;
+    float *accs = (float *)(act + align64((size_t)B * (size_t)nsb * act_bytes(type)));
+    uint8_t *U = (uint8_t *)accs + align64((size_t)B * 64);
+    const bool dec = B >= 8 && (size_t)(U - scratch) + UB <= budget;
+    prep_act(act, xq, xs, B, nsb, type);
+    for (int64_t t = 0; t < T; t++) {
+        const uint8_t *tile = tiles + (size_t)t * tb;
+        if (!dec) {
+            tile_all(y + 16 * t, ldy, tile, 0, nsb, nsb, xq, xs, B, act, NULL, false, accs, add, type);
+            continue;
+        }
+        for (int64_t k = 0; k < nsb; k++) {
+            decode_sb(U, tile, k, type);
+            tile_all(y + 16 * t, ldy, tile, k, k + 1, nsb, xq, xs, B, act, U, true, accs, add, type);
+        }
+    }
+}
+
+/* the scratch the packed GEMM may count on: matmul.c sizes the batch so
+ * that B x qgemm_scratch_bytes' share per activation row fits */
+static inline size_t packed_budget(int64_t n, int64_t B) {
+    return (size_t)B * (qgemm_scratch_bytes(n, 1) - qgemm_scratch_bytes(n, 0));
 }
 
 static inline __attribute__((always_inline)) void
 gemm_packed(float *restrict y, ptrdiff_t ldy, const void *restrict tiles, int64_t T, const void *restrict xq,
             size_t xs, int64_t B, int64_t n, bool add, void *scratch, int type) {
-    const int64_t nsb = n / QK_K;
-    const size_t tb = tile_bytes_t(n, type);
-    uint8_t *act = scratch, *U = act + act_region(B, nsb, type);
-    prep_act(act, xq, xs, B, nsb, type);
-    for (int64_t t = 0; t < T; t++) {
-        const uint8_t *tile = (const uint8_t *)tiles + (size_t)t * tb;
-        if (B >= DECODE_MIN_B) {
-            decode_tile(U, tile, nsb, type);
-            tile_all(y + 16 * t, ldy, tile, nsb, xq, xs, B, act, U, true, add, type);
-        } else {
-            tile_all(y + 16 * t, ldy, tile, nsb, xq, xs, B, act, NULL, false, add, type);
-        }
-    }
+    tiles_run(y, ldy, tiles, T, xq, xs, B, n / QK_K, add, scratch, packed_budget(n, B), type);
 }
 
-/* the unpacked form: each tile packed into scratch, then the same loops */
+/* the unpacked form: each tile packed into scratch, then the same loops on
+ * the rest of qgemm_scratch_bytes(n, B) */
 static inline __attribute__((always_inline)) void
 gemm_unpacked(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, int64_t R,
               const void *restrict xq, size_t xs, int64_t B, int64_t n, bool add, void *scratch, int type) {
-    const int64_t nsb = n / QK_K;
-    uint8_t *act = scratch, *tile = act + act_region(B, nsb, type);
-    prep_act(act, xq, xs, B, nsb, type);
+    uint8_t *tile = scratch, *rest = tile + align64(tile_bytes_t(n, type));
+    const size_t budget = qgemm_scratch_bytes(n, B) - (size_t)(rest - tile);
     for (int64_t r0 = 0; r0 + 16 <= R; r0 += 16) {
         pack_tile(tile, (const uint8_t *)w + (size_t)r0 * rs, rs, n, type);
-        tile_all(y + r0, ldy, tile, nsb, xq, xs, B, act, NULL, false, add, type);
+        tiles_run(y + r0, ldy, tile, 1, xq, xs, B, n / QK_K, add, rest, budget, type);
     }
 }
 

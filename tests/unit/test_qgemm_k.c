@@ -105,8 +105,11 @@ static float ref_dot(int type, const uint8_t *w, const block_q8_K *x, int64_t n)
 }
 
 /* the packed GEMM of the table for a type */
-static const qpack_ops *packed(int type) {
-    return type == OWL_TYPE_Q4_K ? &qpack_q4_K_vnni : type == OWL_TYPE_Q5_K ? &qpack_q5_K_vnni : &qpack_q6_K_vnni;
+static const qpack_ops *packed(const kernel_table *kt, int type) {
+    return kt->qpack[type] ? kt->qpack[type]
+           : type == OWL_TYPE_Q4_K ? &qpack_q4_K_vnni
+           : type == OWL_TYPE_Q5_K ? &qpack_q5_K_vnni
+                                   : &qpack_q6_K_vnni;
 }
 
 /* weight rows of random bits: any value, scale and min, f16 d and dmin of
@@ -146,7 +149,7 @@ int main(void) {
     for (int ti = 0; ti < 3; ti++) {
         const int t = types[ti];
         const dtype_traits *tr = dtype_get(t), *ta = dtype_get(OWL_TYPE_Q8_K);
-        const qpack_ops *qp = packed(t);
+        const qpack_ops *qp = packed(kt, t);
         for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
             for (int rnd = 0; rnd < 2; rnd++) {
                 const int n = ns[ni];
@@ -197,7 +200,11 @@ int main(void) {
                         /* the batch may start at any row of xq */
                         const int b0 = B < BMAX ? (int)(next() % (uint64_t)(BMAX - B + 1)) : 0;
                         kt->qgemm[t](y, LDY, wq, rs, R, xq + b0 * xs, xs, B, n, add, scratch);
-                        qp->gemm(yp, LDY, tiles, R / 16, xq + b0 * xs, xs, B, n, add, scratch);
+                        /* the packed GEMM gets only the per-row share of the
+                         * scratch (as matmul.c sizes its batches) */
+                        void *ps = owl_xaligned((qgemm_scratch_bytes(n, 1) - qgemm_scratch_bytes(n, 0)) * B);
+                        qp->gemm(yp, LDY, tiles, R / 16, xq + b0 * xs, xs, B, n, add, ps);
+                        owl_afree(ps);
                         for (int b = 0; b < BMAX; b++)
                             for (int r = 0; r < LDY; r++) {
                                 const float got = y[b * LDY + r], gotp = yp[b * LDY + r];
