@@ -4,28 +4,29 @@
  * (qgemm_*_vnni): y(B, R) = xq(B, n) · W(R, n)^T, R a multiple of 16, n of
  * 256, any B >= 1 (one token included: decode streams the tiles).
  *
- * A tile keeps the file's bits (no wider per row than the file's blocks
- * but for the 6-bit scales and mins of Q4_K/Q5_K, unpacked to bytes:
- * 148 and 180 bytes per 256 values instead of 144 and 176), laid out so
- * that one zmm load gives 4 bytes of each of the 16 rows, lane r for
- * row r. Per super-block of 256 columns the nibbles become unsigned bytes
- * in registers (Q5_K's fifth bit by a byte mask, Q6_K's two high bits by a
+ * A tile keeps the file's bits in as many bytes per row (Q4_K 144, Q5_K
+ * 176; Q6_K 212 against 210, padded to whole cache lines), so decode,
+ * memory-bound on large models, reads no more than the row dots would. One
+ * zmm load gives 4 bytes of each of the 16 rows, lane r for row r; per
+ * super-block of 256 columns the nibbles become unsigned bytes in
+ * registers (Q5_K's fifth bit by a byte mask, Q6_K's two high bits by a
  * shift and a vpternlog) and a vpdpbusd with 4 activation bytes broadcast
  * adds 4 products to every row's lane: no horizontal sums, the 16 rows'
  * results come out as one zmm.
  *
- * Tile of nsb super-blocks, one section after the other (each section
- * streams; k the super-block, r the row):
- *   Q  nsb x 2048: 32 zmm per k; zmm c lane r = dword c of row r's qs
- *      (Q4_K, Q5_K: c = 8j + g, low nibbles values 64j + 4g.., high
- *      64j + 32 + 4g..) or ql (Q6_K: c = 16h + g, low 128h + 4g.., high
- *      128h + 64 + 4g..)
- *   H  Q5_K nsb x 512: per k, sub-block s, group g a 64-bit mask, bit
- *      4r + i = fifth bit of value 32s + 4g + i of row r;
- *      Q6_K nsb x 1024: 16 zmm per k, zmm m lane r = dword m of qh
- *   S  scales as bytes, [k][sub-block][r] (Q6_K: int8, 16 sub-blocks)
- *   M  Q4_K, Q5_K: the mins as byte pairs [k][q][r][m_2q, m_2q+1]
- *   D  f16 d[16] (then dmin[16] for Q4_K, Q5_K) per k
+ * A tile is nsb super-blocks one after the other (one stream for the
+ * prefetcher), each its sections in turn (r the row):
+ *   Q  2048 bytes, 32 zmm: zmm c lane r = dword c of row r's qs (Q4_K,
+ *      Q5_K: c = 8j + g, low nibbles values 64j + 4g.., high 64j + 32 +
+ *      4g..) or ql (Q6_K: c = 16h + g, low 128h + 4g.., high 128h + 64 +
+ *      4g..)
+ *   H  Q5_K 512: per sub-block s and group g a 64-bit mask, bit 4r + i =
+ *      fifth bit of value 32s + 4g + i of row r;
+ *      Q6_K 1024: 16 zmm, zmm m lane r = dword m of qh
+ *   S  Q4_K, Q5_K 128: [s][r] the 6-bit scale | the min's top 2 bits << 6;
+ *      Q6_K 256: [t][r] the int8 scales
+ *   M  Q4_K, Q5_K 64: [q][r] the low nibbles of mins 2q, 2q+1
+ *   D  f16 d[16] (then dmin[16] for Q4_K, Q5_K)
  *
  * The integers are those of llama.cpp's vec_dot: per row and super-block
  * isum = sum over sub-blocks of scale x (sum of q x) and msum = sum of the
@@ -33,14 +34,15 @@
  * the activations' sub-blocks. Only then fp32, per row and super-block:
  *   Q4_K, Q5_K: acc = (acc + (d dx) isum) - (dmin dx) msum
  *   Q6_K:       acc = acc + (d dx) (isum - 32 msum)
- * (Q6_K starts each sub-block's dot at -32 x its activation sum: the same
- * integer). The fp32 steps are lane by lane, whatever B and however the
- * rows are grouped, so a row's bits never depend on its batch.
+ * The fp32 steps are lane by lane, whatever B and however the rows are
+ * grouped, so a row's bits never depend on its batch.
  *
- * Scratch: the activations' sub-block sums, nsb x 16 (Q6_K 64) bytes per
- * activation row, then (qgemm_*_vnni) one tile; qgemm_scratch_bytes in
- * matmul.c reserves 8 bytes per activation row and 768 per tile row block
- * of 32 columns, more than either. */
+ * Scratch: the packed GEMM counts on B x n/4 bytes (the per-row share of
+ * qgemm_scratch_bytes, as matmul.c sizes its batches): Q4_K/Q5_K's
+ * activation sub-block sums (n/16 bytes a row), and from 8 rows on, where
+ * they fit, 64 bytes of accumulators a row and one decoded super-block.
+ * The per-call qgemm_*_vnni packs each tile into the rest of
+ * qgemm_scratch_bytes(n, B) and runs the same loops. */
 #include "kernels.h"
 
 #if defined(__x86_64__)
@@ -54,7 +56,7 @@
 #include "qgemm_pack.h"
 
 /* bytes per super-block of a tile, by section */
-enum { SB_Q = 2048, SB_H5 = 512, SB_H6 = 1024, SB_S4 = 128, SB_S6 = 256, SB_M = 128, SB_D4 = 64, SB_D6 = 32 };
+enum { SB_Q = 2048, SB_H5 = 512, SB_H6 = 1024, SB_S4 = 128, SB_S6 = 256, SB_M = 64, SB_D4 = 64, SB_D6 = 32 };
 enum { SB_Q4 = SB_Q + SB_S4 + SB_M + SB_D4, SB_Q5 = SB_Q4 + SB_H5, SB_Q6 = SB_Q + SB_H6 + SB_S6 + SB_D6 };
 _Static_assert(SB_Q5 <= 8 * 768 && SB_Q6 <= 8 * 768, "qgemm_scratch_bytes reserves 768 bytes per 32 columns");
 
@@ -133,8 +135,8 @@ static void pack_tile(uint8_t *restrict dst, const uint8_t *restrict w, size_t r
             for (int s = 0; s < 8; s++) {
                 uint8_t sc, m;
                 k_scale_min(s, scales, &sc, &m);
-                S[16 * s + r] = sc;
-                M[32 * (s / 2) + 2 * r + (s & 1)] = m;
+                S[16 * s + r] = (uint8_t)(sc | (m >> 4) << 6);
+                M[16 * (s / 2) + r] |= (uint8_t)((m & 15) << 4 * (s & 1));
             }
             D[r] = type == OWL_TYPE_Q5_K ? b5->d : b4->d;
             D[16 + r] = type == OWL_TYPE_Q5_K ? b5->dmin : b4->dmin;
@@ -215,6 +217,24 @@ static inline __attribute__((always_inline)) __m512i w_q45(const uint8_t *Q, con
     return w;
 }
 
+/* Q4_K/Q5_K: the scale of sub-block s of the 16 rows, and the mins of
+ * sub-blocks 2q, 2q+1 as int16 pairs (lane r for row r) for vpdpwssd with
+ * the activations' sub-block sums; from S (sc | (m >> 4) << 6) and M
+ * (the mins' low nibbles, 2q in the low one) */
+static inline __m512i q45_scale(const uint8_t *S, int s) {
+    return _mm512_and_si512(_mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(S + 16 * s))), _mm512_set1_epi32(63));
+}
+static inline __m512i q45_min_pair(const uint8_t *S, const uint8_t *M, int q) {
+    const __m512i x = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(M + 16 * q)));
+    const __m512i c0 = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(S + 32 * q)));
+    const __m512i c1 = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(S + 32 * q + 16)));
+    /* (a | b) & c: low nibbles to bits 0-3 and 16-19, high bits to 4-5 and 20-21 */
+    const __m512i lo = _mm512_ternarylogic_epi32(x, _mm512_slli_epi32(x, 12), _mm512_set1_epi32(0x000f000f), 0xa8);
+    const __m512i hi = _mm512_ternarylogic_epi32(_mm512_srli_epi32(c0, 2), _mm512_slli_epi32(c1, 14),
+                                                 _mm512_set1_epi32(0x00300030), 0xa8);
+    return _mm512_or_si512(lo, hi);
+}
+
 /* Q6_K: the scales of sub-blocks 2p, 2p+1 as int16 pairs, lane r for row
  * r, for vpdpwssd with the activations' bsums pairs */
 static inline __m512i q6_scale_pair(const int8_t *S, int p) {
@@ -244,7 +264,8 @@ static void decode_sb(uint8_t *restrict u, const uint8_t *restrict tile, int64_t
         for (int s = 0; s < 8; s++) {
 #pragma GCC unroll 16
             for (int g = 0; g < 8; g++) _mm512_store_si512(u + 64 * (8 * s + g), w_q45(Q, H, s, g, type));
-            _mm512_store_si512(u + 4096 + 64 * s, _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(S + 16 * s))));
+            _mm512_store_si512(u + 4096 + 64 * s, q45_scale(S, s));
+            if (s < 4) _mm512_store_si512(u + 5120 + 64 * s, q45_min_pair(S, SEC(tile, m, k), s));
         }
 }
 
@@ -313,8 +334,7 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
             __m512i W[8];
 #pragma GCC unroll 16
             for (int g = 0; g < 8; g++) W[g] = dec ? _mm512_load_si512(u + 64 * (8 * s + g)) : w_q45(Q, H, s, g, type);
-            const __m512i sc = dec ? _mm512_load_si512(u + 4096 + 64 * s)
-                                   : _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(S + 16 * s)));
+            const __m512i sc = dec ? _mm512_load_si512(u + 4096 + 64 * s) : q45_scale(S, s);
 #pragma GCC unroll 16
             for (int b = 0; b < nb; b++) {
                 const int8_t *xv = x[b]->qs + 32 * s;
@@ -333,7 +353,7 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
         const uint8_t *M = SEC(tile, m, k);
         __m512i mp[4];
 #pragma GCC unroll 16
-        for (int q = 0; q < 4; q++) mp[q] = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)(M + 32 * q)));
+        for (int q = 0; q < 4; q++) mp[q] = dec ? _mm512_load_si512(u + 5120 + 64 * q) : q45_min_pair(S, M, q);
         const uint8_t *Dp = SEC(tile, d, k);
         const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)Dp));
         const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(Dp + 32)));
