@@ -104,7 +104,14 @@ static owl_status load_weights(owl_model *m, const char *path, hf_config *cfg, i
     if (!impl->w.layers) return OWL_ERR_NOMEM;
     impl->w.n_layer = hp->n_layer;
     if ((s = arch_llama.bind_weights(m->td, hp, &impl->w)) != OWL_OK) return s;
-    if (!no_repack && (s = weights_pack(&impl->w, kernels_get(), NULL, 0)) != OWL_OK) return s;
+    if (!no_repack) { /* the safetensors' maps: their packed pages are given back */
+        mapfile *maps = owl_xreallocarray(NULL, m->td->n_files + 1, sizeof *maps);
+        if (!maps) return OWL_ERR_NOMEM;
+        for (size_t i = 0; i < m->td->n_files; i++) maps[i] = m->td->files[i]->map;
+        s = weights_pack(&impl->w, kernels_get(), maps, m->td->n_files);
+        free(maps);
+        if (s != OWL_OK) return s;
+    }
     if (cfg->rope_freqs) { /* llama3 scaling: the divisors the binder would take from a GGUF */
         impl->w.rope_freqs.owned = cfg->rope_freqs;
         impl->w.rope_freqs.data = cfg->rope_freqs;

@@ -53,7 +53,7 @@ static owl_status load_weights(owl_model *m, bool no_repack) {
     s = arch->bind_weights(td, hp, &impl->w);
     tensor_dir_free(td); /* views into g's map: the weights keep pointing there */
     if (s == OWL_OK && !no_repack)
-        s = weights_pack(&impl->w, kernels_get(), g->map.data, g->map.size);
+        s = weights_pack(&impl->w, kernels_get(), &g->map, 1);
     return s;
 }
 

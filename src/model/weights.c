@@ -140,8 +140,19 @@ static size_t mat_tile_bytes(const mat *m, const kernel_table *kt) {
     return (total + 63) & ~(size_t)63;
 }
 
-owl_status weights_pack(model_weights *w, const kernel_table *kt, const void *map,
-                        size_t map_size) {
+/* the map holding [p, p + n), or NULL */
+static const mapfile *map_of(const mapfile *maps, size_t n_maps, const void *p, size_t n) {
+    for (size_t i = 0; i < n_maps; i++) {
+        const uint8_t *b = maps[i].data;
+        if (b && (const uint8_t *)p >= b && (size_t)((const uint8_t *)p - b) <= maps[i].size &&
+            n <= maps[i].size - (size_t)((const uint8_t *)p - b))
+            return &maps[i];
+    }
+    return NULL;
+}
+
+owl_status weights_pack(model_weights *w, const kernel_table *kt, const mapfile *maps,
+                        size_t n_maps) {
     mat **ms = owl_xreallocarray(NULL, (size_t)w->n_layer * 7 + 1, sizeof *ms);
     if (!ms) return OWL_ERR_NOMEM;
     const int n = matmul_mats(w, ms);
@@ -199,7 +210,7 @@ owl_status weights_pack(model_weights *w, const kernel_table *kt, const void *ma
         const size_t len = (size_t)j.T * 16 * m->row_size;
         const uintptr_t lo = ((uintptr_t)src + pg - 1) & ~(uintptr_t)(pg - 1);
         const uintptr_t hi = ((uintptr_t)src + len) & ~(uintptr_t)(pg - 1);
-        if (map && src >= (const uint8_t *)map && src + len <= (const uint8_t *)map + map_size && lo < hi)
+        if (lo < hi && map_of(maps, n_maps, src, len))
             madvise((void *)lo, hi - lo, MADV_DONTNEED);
     }
     if (pool) threadpool_free(pool);

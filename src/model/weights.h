@@ -66,10 +66,11 @@ owl_status weights_bind_vec(const tensor_dir *g, const char *name, int il, int64
                             bool required, vec *v);
 /* Repacks every matmul weight whose type has a packed layout in kt
  * (kernels.h qpack) into owned tiles, for the default path; mat.data stays
- * valid. Pages of the originals inside [map, map + map_size) are released
- * (madvise), to be read again from the file if the exact path wants them. */
-owl_status weights_pack(model_weights *w, const kernel_table *kt, const void *map,
-                        size_t map_size);
+ * valid. Pages of the originals inside one of the n_maps file maps are
+ * released (madvise), to be read again from the file if the exact path
+ * wants them. */
+owl_status weights_pack(model_weights *w, const kernel_table *kt, const mapfile *maps,
+                        size_t n_maps);
 /* Frees what bind_vec converted and pack made, and the layer array. */
 void weights_free(model_weights *w);
 
