@@ -71,6 +71,15 @@ static inline size_t sb_bytes(int type) {
     return type == OWL_TYPE_Q6_K ? (SB_Q6 + 63) & ~63 : type == OWL_TYPE_Q5_K ? SB_Q5 : SB_Q4;
 }
 
+/* one token: how many super-blocks ahead to prefetch, by type. Measured,
+ * not derived (bench-kernels, 4096 x 16384 and 11008 x 8192 from memory,
+ * one thread): Q5_K streams at 5-10 GB/s without, 23-30 with (Q4_K at 25
+ * needs none); Q6_K only goes from 9 to 12 (the row dots: 15-17), which is
+ * why dispatch.c does not repack Q6_K yet */
+static inline size_t pf_ahead(int type) {
+    return type == OWL_TYPE_Q6_K ? 2 : type == OWL_TYPE_Q5_K ? 2 : 0;
+}
+
 static inline size_t tile_bytes_t(int64_t n, int type) { return (size_t)(n / QK_K) * sb_bytes(type); }
 
 /* where the sections of super-block k start: x + k * step */
@@ -283,6 +292,9 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
     for (int b = 0; b < nb; b++) acc[b] = k0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(accs + 16 * b);
     for (int64_t k = k0; k < k1; k++) {
         const uint8_t *Q = SEC(tile, q, k);
+        if (pf_ahead(type) && !dec)
+            for (size_t off = 0; off < sb_bytes(type); off += 64)
+                _mm_prefetch((const char *)Q + pf_ahead(type) * sb_bytes(type) + off, _MM_HINT_T0);
         const uint8_t *u = U + (size_t)(k - k0) * UB;
         const block_q8_K *x[4];
 #pragma GCC unroll 16
