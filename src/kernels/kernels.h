@@ -60,6 +60,8 @@ typedef struct qpack_ops {
      * bytes, 64-byte aligned */
     void (*pack)(void *restrict dst, const void *restrict w, size_t rs, int64_t n);
     qgemm_packed_fn gemm;
+    /* narrower weights stay in the file layout (0: any width) */
+    int64_t min_cols;
 } qpack_ops;
 
 typedef void (*act_quant_fn)(const float *restrict x, void *restrict dst, int64_t n);

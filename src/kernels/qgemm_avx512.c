@@ -602,7 +602,7 @@ QGEMM(q8_0, OWL_TYPE_Q8_0)
                             int64_t n, bool add, void *scratch) {                              \
         qgemm_packed_body(y, ldy, tiles, T, xq, xs, B, n, add, scratch, type);                 \
     }                                                                                          \
-    const qpack_ops qpack_##name##_vnni = {qp_tile_bytes_##name, qp_pack_##name, qp_gemm_##name};
+    const qpack_ops qpack_##name##_vnni = {qp_tile_bytes_##name, qp_pack_##name, qp_gemm_##name, 0};
 QPACK(q4_0, OWL_TYPE_Q4_0)
 QPACK(q4_1, OWL_TYPE_Q4_1)
 QPACK(q8_0, OWL_TYPE_Q8_0)

@@ -473,7 +473,7 @@ gemm_unpacked(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t r
                          void *scratch) {                                                           \
         gemm_packed(y, ldy, tiles, T_, xq, xs, B, n, add, scratch, TYPE);                           \
     }                                                                                               \
-    const qpack_ops qpack_##T##_vnni = {tile_bytes_##T, pack_##T, gemm_##T};                        \
+    const qpack_ops qpack_##T##_vnni = {tile_bytes_##T, pack_##T, gemm_##T, 0};                      \
     void qgemm_##T##_vnni(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,     \
                           int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n,      \
                           bool add, void *scratch) {                                                \

@@ -134,7 +134,7 @@ static void pack_worker(void *arg, int ith, int nth) {
 /* tiles of m: whole tiles of 16 rows */
 static size_t mat_tile_bytes(const mat *m, const kernel_table *kt) {
     const qpack_ops *qp = m->data && !m->tiles ? kt->qpack[m->type] : NULL;
-    if (!qp || m->rows / 16 == 0) return 0;
+    if (!qp || m->rows / 16 == 0 || m->cols < qp->min_cols) return 0;
     size_t total;
     if (!size_mul(qp->tile_bytes(m->cols), (size_t)(m->rows / 16), &total)) return SIZE_MAX;
     return (total + 63) & ~(size_t)63;
