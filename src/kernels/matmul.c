@@ -78,7 +78,8 @@ static void mm_rows(const mm_job *job, int i, int64_t r0, int64_t r1, float *scr
              * token included (so a row's bits never depend on its batch),
              * activation rows in chunks whose side data fit the scratch */
             const size_t avail = sizeof(float) * matmul_scratch_per_thread(mc->max_cols);
-            int64_t bc = (int64_t)(avail / (qgemm_scratch_bytes(n, 1) - qgemm_scratch_bytes(n, 0)));
+            const size_t fixed = qgemm_scratch_bytes(n, 0), per = qgemm_scratch_bytes(n, 1) - fixed;
+            int64_t bc = (int64_t)((avail - fixed) / per); /* the scratch of qgemm's contract */
             if (bc > B) bc = B;
             const int64_t t0 = r0 / 16, t1 = (r1 / 16 < w->rows / 16 ? r1 / 16 : w->rows / 16);
             const uint8_t *tiles = (const uint8_t *)w->tiles + (size_t)t0 * qp->tile_bytes(n);
