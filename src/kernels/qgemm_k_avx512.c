@@ -295,7 +295,7 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
         if (pf_ahead(type) && !dec)
             for (size_t off = 0; off < sb_bytes(type); off += 64)
                 _mm_prefetch((const char *)Q + pf_ahead(type) * sb_bytes(type) + off, _MM_HINT_T0);
-        const uint8_t *u = U + (size_t)(k - k0) * UB;
+        const uint8_t *u = dec ? U + (size_t)(k - k0) * UB : NULL; /* U is NULL unless dec */
         const block_q8_K *x[4];
 #pragma GCC unroll 16
         for (int b = 0; b < nb; b++) x[b] = (const block_q8_K *)(xq + (size_t)b * xs) + k;
