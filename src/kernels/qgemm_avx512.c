@@ -393,15 +393,31 @@ act_sides(act_side *side, const uint8_t *xq, size_t xs, int64_t B, int64_t nb, b
  * s0 + k*nb) */
 #define TILE_STEP(k) a##k = block_acc(a##k, BLOCK_SUMS(W, xi + (k) * xs), d, m, s0 + (k) * nb + i, q41)
 
-/* y(B, 16) for one tile: pk the packed bytes, wd / wm the f16 scales and
- * mins of its blocks */
+/* bytes of the packed quants of nb blocks (per block: Q4 nibbles 256,
+ * Q5_0 nibbles and fifth-bit masks 320, Q8_0 bytes 512) */
+static inline size_t quant_bytes(int64_t nb, int type) {
+    return (size_t)nb * (type == OWL_TYPE_Q5_0 ? 320 : type == OWL_TYPE_Q8_0 ? 512 : 256);
+}
+
+/* block i of a tile: its 8 groups W0..W7 (Q5_0's fifth bits added), scale
+ * d and min m (m = d where the type has none); p the tile's quants, sc its
+ * f16 scales (mins nb * 16 after) */
+#define LOAD_BLOCK(W, d, m, p, sc, i)                                                            \
+    __m512i W##0, W##1, W##2, W##3, W##4, W##5, W##6, W##7;                                      \
+    LOAD_GROUPS(W, (p) + (size_t)(i) * bpb, q4);                                                 \
+    if (q5) ADD_HIGH(W, (p) + (size_t)(i) * bpb + 256);                                          \
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((sc) + (i) * 16)));    \
+    const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((sc) + nb * 16 + (i) * 16))) : d
+
+/* y(B, 16) for one tile: pk the packed bytes, wd the f16 scales of its
+ * blocks (Q4_1's mins nb * 16 after them) */
 static inline __attribute__((always_inline)) void
 tile_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint16_t *wd,
-          const uint16_t *wm, const uint8_t *xb, size_t xs, const act_side *side, int64_t B,
+          const uint8_t *xb, size_t xs, const act_side *side, int64_t B,
           int64_t nb, bool add, int type) {
     const bool q5 = type == OWL_TYPE_Q5_0, q41 = type == OWL_TYPE_Q4_1;
     const bool q4 = type == OWL_TYPE_Q4_0 || q41 || q5; /* nibbles */
-    const size_t bpb = q5 ? 320 : q4 ? 256 : 512; /* packed bytes per block */
+    const size_t bpb = quant_bytes(1, type);
     const size_t xbs = q41 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const size_t xoff = q41 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
     int64_t b = 0;
@@ -410,11 +426,7 @@ tile_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint16_t *w
         const uint8_t *x0 = xb + (size_t)b * xs + xoff;
         const act_side *s0 = side + b * nb;
         for (int64_t i = 0; i < nb; i++) {
-            __m512i W0, W1, W2, W3, W4, W5, W6, W7;
-            LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
-            if (q5) ADD_HIGH(W, pk + (size_t)i * bpb + 256);
-            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd + i * 16)));
-            const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wm + i * 16))) : d;
+            LOAD_BLOCK(W, d, m, pk, wd, i);
             const uint8_t *xi = x0 + (size_t)i * xbs;
             TILE_STEP(0); TILE_STEP(1); TILE_STEP(2); TILE_STEP(3);
             TILE_STEP(4); TILE_STEP(5); TILE_STEP(6); TILE_STEP(7);
@@ -433,11 +445,7 @@ tile_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint16_t *w
         const uint8_t *x0 = xb + (size_t)b * xs + xoff;
         const act_side *s0 = side + b * nb;
         for (int64_t i = 0; i < nb; i++) {
-            __m512i W0, W1, W2, W3, W4, W5, W6, W7;
-            LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
-            if (q5) ADD_HIGH(W, pk + (size_t)i * bpb + 256);
-            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd + i * 16)));
-            const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wm + i * 16))) : d;
+            LOAD_BLOCK(W, d, m, pk, wd, i);
             const uint8_t *xi = x0 + (size_t)i * xbs;
             TILE_STEP(0); TILE_STEP(1); TILE_STEP(2); TILE_STEP(3);
         }
@@ -451,11 +459,7 @@ tile_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint16_t *w
         const uint8_t *x0 = xb + (size_t)b * xs + xoff;
         const act_side *s0 = side + b * nb;
         for (int64_t i = 0; i < nb; i++) {
-            __m512i W0, W1, W2, W3, W4, W5, W6, W7;
-            LOAD_GROUPS(W, pk + (size_t)i * bpb, q4);
-            if (q5) ADD_HIGH(W, pk + (size_t)i * bpb + 256);
-            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd + i * 16)));
-            const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wm + i * 16))) : d;
+            LOAD_BLOCK(W, d, m, pk, wd, i);
             const uint8_t *xi = x0 + (size_t)i * xbs;
             TILE_STEP(0);
         }
@@ -463,11 +467,8 @@ tile_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, const uint16_t *w
     }
 }
 
-/* bytes of the packed quants, and of one tile (scales and mins after the
- * quants, the whole rounded to a cache line) */
-static inline size_t quant_bytes(int64_t nb, int type) {
-    return (size_t)nb * (type == OWL_TYPE_Q5_0 ? 320 : type == OWL_TYPE_Q8_0 ? 512 : 256);
-}
+/* bytes of one tile (the quants, then scales and mins), rounded to a
+ * cache line */
 static inline size_t tile_size(int64_t n, int type) {
     const int64_t nb = n / 32;
     const size_t sc = (size_t)nb * 16 * sizeof(uint16_t) * (type == OWL_TYPE_Q4_1 ? 2 : 1);
@@ -500,10 +501,10 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
         qgemv_body(y, ldy, w, rs, R, xq, xs, side, xbs, xoff, B, n, add, type);
         return;
     }
-    const uint16_t *wd = (const uint16_t *)(pk + quant_bytes(nb, type)), *wm = wd + nb * 16;
+    const uint16_t *wd = (const uint16_t *)(pk + quant_bytes(nb, type));
     for (int64_t r0 = 0; r0 + 16 <= R; r0 += 16) {
         pack_tile(pk, (const uint8_t *)w + (size_t)r0 * rs, rs, n, type);
-        tile_gemm(y + r0, ldy, pk, wd, wm, xq, xs, side, B, nb, add, type);
+        tile_gemm(y + r0, ldy, pk, wd, xq, xs, side, B, nb, add, type);
     }
 }
 
@@ -511,12 +512,7 @@ qgemm_body(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs, 
 #define GEMV_STEP(acc, k)                                                                      \
     do {                                                                                       \
         const uint8_t *p_ = pk + (k) * tb;                                                     \
-        const uint16_t *d_ = (const uint16_t *)(p_ + sc_off) + i * 16;                         \
-        __m512i W0, W1, W2, W3, W4, W5, W6, W7;                                                \
-        LOAD_GROUPS(W, p_ + (size_t)i * bpb, q4);                                              \
-        if (q5) ADD_HIGH(W, p_ + (size_t)i * bpb + 256);                                       \
-        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)d_));            \
-        const __m512 m = q41 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(d_ + nb * 16))) : d; \
+        LOAD_BLOCK(W, d, m, p_, (const uint16_t *)(p_ + sc_off), i);                           \
         acc = block_acc(acc, BLOCK_SUMS(W, xi), d, m, s0 + i, q41);                           \
     } while (0)
 
@@ -529,7 +525,7 @@ tiles_gemv(float *restrict y, ptrdiff_t ldy, const uint8_t *pk, size_t tb, int G
            int type) {
     const bool q5 = type == OWL_TYPE_Q5_0, q41 = type == OWL_TYPE_Q4_1;
     const bool q4 = type == OWL_TYPE_Q4_0 || q41 || q5;
-    const size_t bpb = q5 ? 320 : q4 ? 256 : 512;
+    const size_t bpb = quant_bytes(1, type);
     const size_t xbs = q41 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const size_t xoff = q41 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
     for (int64_t b = 0; b < B; b++) {
@@ -576,8 +572,8 @@ qgemm_packed_body(float *restrict y, ptrdiff_t ldy, const void *restrict tiles, 
     }
     for (; t < T; t++) {
         const uint8_t *pk = (const uint8_t *)tiles + (size_t)t * tb;
-        const uint16_t *wd = (const uint16_t *)(pk + quant_bytes(nb, type)), *wm = wd + nb * 16;
-        tile_gemm(y + t * 16, ldy, pk, wd, wm, xq, xs, side, B, nb, add, type);
+        const uint16_t *wd = (const uint16_t *)(pk + quant_bytes(nb, type));
+        tile_gemm(y + t * 16, ldy, pk, wd, xq, xs, side, B, nb, add, type);
     }
 }
 
