@@ -56,6 +56,15 @@ static int64_t op_units(const matmul_op *op) {
     return (op->w->rows + MATMUL_TILE_ROWS - 1) / MATMUL_TILE_ROWS;
 }
 
+/* activation rows per qgemm call (packed or not): as many as the
+ * thread's scratch holds under qgemm_scratch_bytes, at most B */
+static int64_t qgemm_batch_chunk(const matmul_ctx *mc, int64_t n, int64_t B) {
+    const size_t avail = sizeof(float) * matmul_scratch_per_thread(mc->max_cols);
+    const size_t fixed = qgemm_scratch_bytes(n, 0), per = qgemm_scratch_bytes(n, 1) - fixed;
+    const int64_t bc = (int64_t)((avail - fixed) / per);
+    return bc < B ? bc : B;
+}
+
 /* rows [r0, r1) of op i */
 static void mm_rows(const mm_job *job, int i, int64_t r0, int64_t r1, float *scratch) {
     const matmul_ctx *mc = job->mc;
@@ -77,10 +86,7 @@ static void mm_rows(const mm_job *job, int i, int64_t r0, int64_t r1, float *scr
             /* the weight repacked at load: its tiles run every batch, one
              * token included (so a row's bits never depend on its batch),
              * activation rows in chunks whose side data fit the scratch */
-            const size_t avail = sizeof(float) * matmul_scratch_per_thread(mc->max_cols);
-            const size_t fixed = qgemm_scratch_bytes(n, 0), per = qgemm_scratch_bytes(n, 1) - fixed;
-            int64_t bc = (int64_t)((avail - fixed) / per); /* the scratch of qgemm's contract */
-            if (bc > B) bc = B;
+            const int64_t bc = qgemm_batch_chunk(mc, n, B);
             const int64_t t0 = r0 / 16, t1 = (r1 / 16 < w->rows / 16 ? r1 / 16 : w->rows / 16);
             const uint8_t *tiles = (const uint8_t *)w->tiles + (size_t)t0 * qp->tile_bytes(n);
             for (int64_t b0 = 0; b0 < B; b0 += bc) {
@@ -96,10 +102,7 @@ static void mm_rows(const mm_job *job, int i, int64_t r0, int64_t r1, float *scr
              * Q4_1, Q5_0): a row's result then does not depend on the
              * batch it came in (8-bit activations turn the smallest
              * difference into a different rounding downstream) */
-            const size_t avail = sizeof(float) * matmul_scratch_per_thread(mc->max_cols);
-            const size_t fixed = qgemm_scratch_bytes(n, 0), per = qgemm_scratch_bytes(n, 1) - fixed;
-            int64_t bc = (int64_t)((avail - fixed) / per);
-            if (bc > B) bc = B;
+            const int64_t bc = qgemm_batch_chunk(mc, n, B);
             const int64_t R16 = (r1 - r0) / 16 * 16;
             for (int64_t b0 = 0; b0 < B; b0 += bc) {
                 int64_t nbr = B - b0 < bc ? B - b0 : bc;
