@@ -192,10 +192,14 @@ void qgemm_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restric
 
 /* ---- weights repacked at load (kernels.h qpack_ops) -------------------
  *
- * A tile holds 16 rows group by group: group g (elements 32g .. 32g+31,
- * the last one padded with zeros) of row r is the 64 bytes at
- * g * 1024 + r * 64. One pass over a tile is one sequential stream
- * however many rows a register tile takes, and one token runs 16
+ * A tile holds 16 rows as four slices of 4 rows, one after the other;
+ * a slice holds its rows group by group: group g (elements 32g ..
+ * 32g+31, the last one padded with zeros) of row 4s + r is the 64 bytes
+ * at s * ng * 256 + g * 256 + r * 64 (ng groups a row). Prefill's 4 x 4
+ * register tiles read one slice at a time, so a chunk of groups is one
+ * contiguous run of memory (a chunk spread over 32 pieces 1 KiB apart
+ * left 7B-wide prefill at 73-80 GMAC/s against 104 in cache); one token
+ * reads the four slices side by side, four streams, and runs 16
  * accumulators (16 independent vdpbf16ps chains) where the row dot runs
  * one. Each result is still one accumulator fed the row's groups in order
  * and summed by the tree of bf16.c, so every output is bit-identical to
@@ -203,25 +207,30 @@ void qgemm_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restric
  * activation's last group is loaded under the same mask as in qdot, so
  * the padded lanes add fma(0, 0, lane) as the reference's do. */
 
-enum { PK_GROUP = 16 * 64 }; /* bytes of one group of a tile */
+enum { PK_GROUP = 4 * 64 }; /* bytes of one group of a slice */
 
-size_t tile_bytes_bf16(int64_t n) { return (size_t)((n + 31) / 32) * PK_GROUP; }
+size_t tile_bytes_bf16(int64_t n) { return (size_t)((n + 31) / 32) * 4 * PK_GROUP; }
+
+/* bytes from a slice to the next */
+static inline size_t pk_slice(int64_t n) { return (size_t)((n + 31) / 32) * PK_GROUP; }
 
 void pack_bf16(void *restrict dst, const void *restrict w, size_t rs, int64_t n) {
     uint8_t *d = dst;
     const uint8_t *s = w;
-    for (int64_t g = 0; g < (n + 31) / 32; g++)
-        for (int r = 0; r < 16; r++) {
+    for (int r = 0; r < 16; r++)
+        for (int64_t g = 0; g < (n + 31) / 32; g++) {
+            uint8_t *o = d + (size_t)(r / 4) * pk_slice(n) + g * PK_GROUP + (r % 4) * 64;
             const size_t m = 2 * (size_t)(n - 32 * g < 32 ? n - 32 * g : 32);
-            memcpy(d + g * PK_GROUP + r * 64, s + r * rs + g * 64, m);
-            memset(d + g * PK_GROUP + r * 64 + m, 0, 64 - m);
+            memcpy(o, s + r * rs + g * 64, m);
+            memset(o + m, 0, 64 - m);
         }
 }
 
 /* acc[m*NR + r] += groups [g0, g1) of (tile rows r of w, activation row m);
- * w points at the first of the NR rows in the tile */
+ * w points at the first of the NR rows in the tile (a slice's first row) */
 AI void pk_run(__m512 *acc, const uint8_t *w, const uint8_t *x, size_t xs, int64_t g0, int64_t g1,
                int64_t n, const int MB, const int NR) {
+    const size_t ss = pk_slice(n);
     const int64_t gf = g1 < n / 32 ? g1 : n / 32; /* the full groups */
     int64_t g = g0;
     for (; g < gf; g++) {
@@ -235,7 +244,7 @@ AI void pk_run(__m512 *acc, const uint8_t *w, const uint8_t *x, size_t xs, int64
         }
 #pragma GCC unroll 16
         for (int r = 0; r < NR; r++) {
-            __m512bh wv = (__m512bh)_mm512_load_si512(w + g * PK_GROUP + r * 64);
+            __m512bh wv = (__m512bh)_mm512_load_si512(w + (r / 4) * ss + g * PK_GROUP + (r % 4) * 64);
 #pragma GCC unroll 4
             for (int m = 0; m < MB; m++) acc[m * NR + r] = _mm512_dpbf16_ps(acc[m * NR + r], wv, xv[m]);
         }
@@ -247,7 +256,7 @@ AI void pk_run(__m512 *acc, const uint8_t *w, const uint8_t *x, size_t xs, int64
         for (int m = 0; m < MB; m++) xv[m] = ldm(mk, x + m * xs + g * 64);
 #pragma GCC unroll 16
         for (int r = 0; r < NR; r++) {
-            __m512bh wv = (__m512bh)_mm512_load_si512(w + g * PK_GROUP + r * 64);
+            __m512bh wv = (__m512bh)_mm512_load_si512(w + (r / 4) * ss + g * PK_GROUP + (r % 4) * 64);
 #pragma GCC unroll 4
             for (int m = 0; m < MB; m++) acc[m * NR + r] = _mm512_dpbf16_ps(acc[m * NR + r], wv, xv[m]);
         }
@@ -301,10 +310,11 @@ AI void pk_tile(float *restrict y, ptrdiff_t ldy, const uint8_t *w, const uint8_
  * PK_KG (8 KiB of weights, in L1) against every 4 activation rows of the
  * block (4 x 4 register tiles), partial sums kept in scratch between
  * chunks (a store and a load are exact, so the order of the fma's is
- * unchanged). Single thread, 4096-wide rows, 64 activation rows: 85
- * GMAC/s against 76 for the GEMM on the file's rows, and 77 against 41
- * for 11008-wide rows (bench/kernels.c), whose four rows overflow L1 and
- * whose activation block fitted only 8 rows. */
+ * unchanged). Single thread, 64 activation rows (bench/kernels.c, side by
+ * side): 4096 x 4096 at 100 GMAC/s (the tile layout of 16 rows group by
+ * group: 69-86; slices without the prefetch: 90), 11008 x 4096 at 96-98
+ * (41 for the GEMM on the file's rows); in cache 104, of a measured
+ * vdpbf16ps peak of 117 per core. */
 enum { PK_KG = 32 };
 
 static void pk_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *tiles, int64_t T,
@@ -317,15 +327,25 @@ static void pk_gemm(float *restrict y, ptrdiff_t ldy, const uint8_t *tiles, int6
         const int64_t b1 = B - b0 < bc ? B : b0 + bc;
         for (int64_t t = 0; t < T; t++)
             for (int s = 0; s < 4; s++) {
-                const uint8_t *w = tiles + (size_t)t * tb + s * 4 * 64;
+                const uint8_t *w = tiles + (size_t)t * tb + s * pk_slice(n);
                 float *yt = y + t * 16 + s * 4;
                 for (int64_t g0 = 0; g0 < ng; g0 += PK_KG) {
                     const int64_t g1 = ng - g0 < PK_KG ? ng : g0 + PK_KG;
                     const bool first = g0 == 0, last = g1 == ng;
                     float *p = part;
                     int64_t b = b0;
-                    for (; b + 4 <= b1; b += 4, p += 16 * 16)
+                    /* the next chunk of weights (the next bytes of the
+                     * region) brought to L2 a share per register tile, so
+                     * its first pass does not wait on memory */
+                    const char *nx = (const char *)(w + g1 * PK_GROUP);
+                    const size_t nbytes = (size_t)(g1 - g0) * PK_GROUP;
+                    const size_t share = ((nbytes / (size_t)((b1 - b0 + 3) / 4)) + 63) & ~(size_t)63;
+                    size_t off = 0;
+                    for (; b + 4 <= b1; b += 4, p += 16 * 16) {
+                        for (size_t e = off + share; off < e && off < nbytes; off += 64)
+                            _mm_prefetch(nx + off, _MM_HINT_T1);
                         pk_tile(yt + b * ldy, ldy, w, x + b * xs, xs, g0, g1, n, add, p, first, last, 4, 4);
+                    }
                     switch (b1 - b) {
                     case 3: pk_tile(yt + b * ldy, ldy, w, x + b * xs, xs, g0, g1, n, add, p, first, last, 3, 4); break;
                     case 2: pk_tile(yt + b * ldy, ldy, w, x + b * xs, xs, g0, g1, n, add, p, first, last, 2, 4); break;
@@ -345,7 +365,7 @@ AI void pk_small(float *restrict y, ptrdiff_t ldy, const uint8_t *tiles, int64_t
     const int64_t ng = (n + 31) / 32;
     for (int64_t t = 0; t < T; t++)
         for (int s = 0; s < 16 / NR; s++)
-            pk_tile(y + t * 16 + s * NR, ldy, tiles + (size_t)t * tb + s * NR * 64, x, xs, 0, ng, n,
+            pk_tile(y + t * 16 + s * NR, ldy, tiles + (size_t)t * tb + s * (NR / 4) * pk_slice(n), x, xs, 0, ng, n,
                     add, NULL, true, true, MB, NR);
 }
 
