@@ -22,15 +22,14 @@ void attention_head(float *restrict out, const float *restrict q, const float *k
 void attention_head_f16(float *restrict out, const float *restrict q, const uint16_t *k,
                         const uint16_t *v, size_t stride, const int32_t *restrict cells,
                         int32_t N, int32_t D, float scale, float *restrict scores,
-                        float *restrict q16, const kernel_table *kt) {
+                        const kernel_table *kt) {
     memset(out, 0, sizeof(float) * (size_t)D);
     if (N <= 0) return;
-    act_round_f16(q16, q, D);
     for (int32_t c = 0; c < N; c++)
-        scores[c] = scale * kt->dot_f16(k + (size_t)cells[c] * stride, q16, D);
+        scores[c] = scale * kt->dot_f16(k + (size_t)cells[c] * stride, q, D);
     softmax_poly(scores, N);
     for (int32_t c = 0; c < N; c++)
-        kt->axpy_f16(out, f16_to_f32(f32_to_f16(scores[c])), v + (size_t)cells[c] * stride, D);
+        kt->axpy_f16(out, scores[c], v + (size_t)cells[c] * stride, D);
 }
 
 size_t attention_tile_scratch_floats(int32_t G, int32_t D, int32_t N) {

@@ -14,14 +14,14 @@
  *
  * Each lane computes what attention_head_f16_avx2 computes for that row
  * and head over the cells it sees, with the same operations in the same
- * order, so the same bits (test_attention_tile checks it): the default
- * path's numerics (llama.cpp's without flash attention) stay as they were,
- * a prompt decoded as one batch matches it decoded token by token, and
- * the split of a batch into tiles and threads changes nothing. That means:
- * each dot as sixteen chains over d = m (mod 16), summed in the tree of
- * the 8-lane horizontal add; the softmax sum in double as four partial
- * sums by the cell's rank among the ones the row sees (mod 4); the weights
- * normalized, rounded to f16, and summed against V in cell order. */
+ * order, so the same bits (test_attention_tile checks it): a prompt
+ * decoded as one batch matches it decoded token by token, and the split
+ * of a batch into tiles and threads changes nothing. That means: the
+ * query in fp32 (not rounded to f16, see attention_head_f16); each dot as
+ * sixteen chains over d = m (mod 16), summed in the tree of the 8-lane
+ * horizontal add; the softmax sum in double as four partial sums by the
+ * cell's rank among the ones the row sees (mod 4); the weights normalized,
+ * in fp32, and summed against V in cell order. */
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
@@ -44,11 +44,6 @@ static inline void load_row_f16(float *restrict dst, const uint16_t *restrict sr
     for (; d < n; d++) dst[d] = f16_to_f32(src[d]);
 }
 
-/* x rounded to f16 (to nearest even), as f32 */
-static inline __m512 round_f16(__m512 x) {
-    return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
-}
-
 /* (lo, hi) as one vector, with AVX512F only */
 static inline __m512 join8(__m256 lo, __m256 hi) {
     return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)),
@@ -57,7 +52,7 @@ static inline __m512 join8(__m256 lo, __m256 hi) {
 
 #define REP8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
-/* S[c0 + x][j] = scale * q16_j . k_{c0 + x} for x < 8, each lane summed
+/* S[c0 + x][j] = scale * q_j . k_{c0 + x} for x < 8, each lane summed
  * as rowdot_f16_avx2 sums: chain m (m < 16) over d = 16t + m, then
  * a_m = p_m + p_{m+8}, then ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)).
  * D a multiple of 16. A: scratch (8, 8, 16). */
@@ -148,8 +143,8 @@ void attention_tile_f16_avx512(float *out, ptrdiff_t ldo, const float *q, ptrdif
     float *Kf = A + 8 * 8 * 16, *Vf = Kf + (size_t)NK * D, *Qr = Vf + (size_t)NK * D;
     float *S = Qr + (size_t)16 * D; /* (Np, G, 16) scores, then weights */
 
-    /* Q rounded to f16 (as F16C rounds: to nearest even) and transposed;
-     * rows past `rows` are zero, and never visible: their mask bits are clear */
+    /* Q transposed; rows past `rows` are zero, and never visible: their
+     * mask bits are clear */
     for (int32_t j = 0; j < G; j++) {
         for (int32_t i = 0; i < 16; i++) {
             float *qr = Qr + (size_t)i * D;
@@ -159,7 +154,7 @@ void attention_tile_f16_avx512(float *out, ptrdiff_t ldo, const float *q, ptrdif
             }
             const float *qi = q + i * ldq + (ptrdiff_t)j * D;
             for (int32_t d = 0; d < D; d += 16)
-                _mm512_store_ps(qr + d, round_f16(_mm512_loadu_ps(qi + d)));
+                _mm512_store_ps(qr + d, _mm512_loadu_ps(qi + d));
         }
         float *qt = Qt + (size_t)j * D * 16;
         for (int32_t d = 0; d < D; d++)
@@ -184,8 +179,8 @@ void attention_tile_f16_avx512(float *out, ptrdiff_t ldo, const float *q, ptrdif
     /* pass 2, per head and row (lane): the max over the cells the row
      * sees; the weights exp(s - max); their sum in double as four partial
      * sums, cell into sum (its rank among the row's cells) mod 4, added as
-     * (s0 + s1) + (s2 + s3); the weights times the sum's inverse, rounded
-     * to f16. Cells a row does not see get weight 0. */
+     * (s0 + s1) + (s2 + s3); the weights times the sum's inverse. Cells a
+     * row does not see get weight 0. */
     const __m512i three = _mm512_set1_epi32(3), one_i = _mm512_set1_epi32(1);
     for (int32_t j = 0; j < G; j++) {
         __m512 mx = _mm512_set1_ps(-INFINITY);
@@ -221,7 +216,7 @@ void attention_tile_f16_avx512(float *out, ptrdiff_t ldo, const float *q, ptrdif
         const __mmask16 seen = _mm512_cmpneq_epi32_mask(rank, _mm512_setzero_si512());
         for (int32_t c = 0; c < N; c++) {
             float *s = S + ((size_t)c * G + j) * 16;
-            _mm512_store_ps(s, _mm512_maskz_mov_ps(seen, round_f16(_mm512_mul_ps(_mm512_load_ps(s), inv))));
+            _mm512_store_ps(s, _mm512_maskz_mov_ps(seen, _mm512_mul_ps(_mm512_load_ps(s), inv)));
         }
     }
 

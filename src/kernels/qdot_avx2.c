@@ -122,28 +122,22 @@ void axpy_f16_avx2(float *restrict y, float a, const uint16_t *restrict x, int64
 void attention_head_f16_avx2(float *restrict out, const float *restrict q, const uint16_t *k,
                              const uint16_t *v, size_t stride, const int32_t *restrict cells,
                              int32_t N, int32_t D, float scale, float *restrict scores,
-                             float *restrict q16, const kernel_table *kt) {
+                             const kernel_table *kt) {
     (void)kt;
     memset(out, 0, sizeof(float) * (size_t)D);
     if (N <= 0) return;
-    /* q rounded to f16 as act_round_f16 does it (F16C rounds to nearest even) */
-    int32_t j = 0;
-    for (; j + 8 <= D; j += 8)
-        _mm256_storeu_ps(q16 + j, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + j),
-                                                                  _MM_FROUND_TO_NEAREST_INT)));
-    for (; j < D; j++) q16[j] = f16_to_f32(f32_to_f16(q[j]));
     for (int32_t c = 0; c < N; c++) {
         const uint16_t *kc = k + (size_t)cells[c] * stride;
         __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
         int32_t i = 0;
         for (; i + 16 <= D; i += 16) {
             s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kc + i))),
-                                 _mm256_loadu_ps(q16 + i), s0);
+                                 _mm256_loadu_ps(q + i), s0);
             s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kc + i + 8))),
-                                 _mm256_loadu_ps(q16 + i + 8), s1);
+                                 _mm256_loadu_ps(q + i + 8), s1);
         }
         float d = hsum8(_mm256_add_ps(s0, s1));
-        for (; i < D; i++) d += f16_to_f32(kc[i]) * q16[i];
+        for (; i < D; i++) d += f16_to_f32(kc[i]) * q[i];
         scores[c] = scale * d;
     }
     /* softmax_poly with the exponentials 8 at a time and its four partial
@@ -173,13 +167,6 @@ void attention_head_f16_avx2(float *restrict out, const float *restrict q, const
     for (e = 0; e + 8 <= N; e += 8)
         _mm256_storeu_ps(scores + e, _mm256_mul_ps(_mm256_loadu_ps(scores + e), vinv));
     for (; e < N; e++) scores[e] *= inv;
-    /* the weights rounded to f16, 8 at a time (F16C rounds to nearest even,
-     * as f32_to_f16 does) */
-    int32_t r = 0;
-    for (; r + 8 <= N; r += 8)
-        _mm256_storeu_ps(scores + r, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(scores + r),
-                                                                     _MM_FROUND_TO_NEAREST_INT)));
-    for (; r < N; r++) scores[r] = f16_to_f32(f32_to_f16(scores[r]));
     if (D == 64) { /* the common head size: the output stays in registers */
         __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0, o6 = o0, o7 = o0;
         for (int32_t c = 0; c < N; c++) {

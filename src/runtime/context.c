@@ -78,8 +78,7 @@ owl_status owl_context_new(owl_model *model, const owl_context_params *params,
                   alloc_f32(&ctx->ff_gate, B, F) && alloc_f32(&ctx->ff_up, B, F) &&
                   alloc_f32(&ctx->rope_cs, B, (size_t)(hp->n_rot > 0 ? hp->n_rot : 1)) &&
                   alloc_f32(&ctx->mm_scratch, T, matmul_scratch_per_thread(max_cols)) &&
-                  alloc_f32(&ctx->att_scores, T, N) &&
-                  alloc_f32(&ctx->att_q16, T, (size_t)hp->head_dim);
+                  alloc_f32(&ctx->att_scores, T, N);
         if (ok && !p.exact) {
             /* a row of every activation type the kernels quantize to */
             for (int t = 0; ok && t < OWL_TYPE_COUNT; t++)
@@ -135,7 +134,6 @@ void owl_context_free(owl_context *ctx) {
     owl_afree(ctx->rope_cs);
     owl_afree(ctx->mm_scratch);
     owl_afree(ctx->att_scores);
-    owl_afree(ctx->att_q16);
     for (int t = 0; t < OWL_TYPE_COUNT; t++) owl_afree(ctx->x_act[t]);
     owl_afree(ctx->att_tile);
     free(ctx->att_masks);

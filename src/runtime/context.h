@@ -40,7 +40,6 @@ struct owl_context {
     float *mm_scratch;    /* (T, MATMUL_TILE_ROWS * max cols) */
     float *att_scores;    /* (T, N) */
     int32_t *att_cells;   /* (T, N) cells a row attends to */
-    float *att_q16;       /* (T, D) a query rounded to f16 (f16 cache) */
     void *x_act[OWL_TYPE_COUNT]; /* (B, activation row of max cols) default path */
     float *att_tile;      /* (T, att_tile_floats) blocked attention scratch, or NULL */
     size_t att_tile_floats;

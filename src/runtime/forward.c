@@ -105,7 +105,6 @@ static void attn_items(const fwd *f, int64_t i0, int64_t i1, int ith) {
     int32_t *cells = ctx->att_cells + (size_t)ith * kv->n_ctx;
     const bool f16 = kv->type == OWL_TYPE_F16;
     const void *kbase = kv_cache_k(kv, f->il, 0), *vbase = kv_cache_v(kv, f->il, 0);
-    float *q16 = ctx->att_q16 + (size_t)ith * D;
     int32_t row = -1, n_cells = 0;
     for (int64_t it = i0; it < i1; it++) {
         int32_t b = (int32_t)(it / H), h = (int32_t)(it % H);
@@ -124,7 +123,7 @@ static void attn_items(const fwd *f, int64_t i0, int64_t i1, int ith) {
         if (f16)
             ctx->kt->attn_f16(out, q, (const uint16_t *)kbase + (size_t)g * D,
                                (const uint16_t *)vbase + (size_t)g * D, (size_t)kv->row_elems,
-                               cells, n_cells, D, scale, scores, q16, ctx->kt);
+                               cells, n_cells, D, scale, scores, ctx->kt);
         else
             attention_head(out, q, (const float *)kbase + (size_t)g * D,
                            (const float *)vbase + (size_t)g * D, (size_t)kv->row_elems, cells,
