@@ -71,13 +71,21 @@ static inline size_t sb_bytes(int type) {
     return type == OWL_TYPE_Q6_K ? (SB_Q6 + 63) & ~63 : type == OWL_TYPE_Q5_K ? SB_Q5 : SB_Q4;
 }
 
-/* one token: how many super-blocks ahead to prefetch, by type. Measured,
- * not derived (bench-kernels, 4096 x 16384 and 11008 x 8192 from memory,
- * one thread): Q5_K streams at 5-10 GB/s without, 23-30 with (Q4_K at 25
- * needs none); Q6_K only goes from 9 to 12 (the row dots: 15-17), which is
- * why dispatch.c does not repack Q6_K yet */
+/* how many super-blocks of a tile ahead to prefetch, by type, and into
+ * L2 (prefetcht1), not L1: t0 prefetches seem to hold the L1 miss buffers
+ * the demand loads need. Measured, not derived (bench-kernels, 4096 x
+ * 16384 from memory, one thread, B = 1, medians): Q6_K 10 GB/s without,
+ * 13-17 with t0 2 ahead, 34 with t1 4 ahead (the row dots: 18; Q4_K, which
+ * needs none, 34); Q5_K 5-10 without, 30-34 with. Large batches prefetch
+ * before decoding a super-block (Q6_K at B = 8: 48 -> 92 GMAC/s) */
 static inline size_t pf_ahead(int type) {
-    return type == OWL_TYPE_Q6_K ? 2 : type == OWL_TYPE_Q5_K ? 2 : 0;
+    return type == OWL_TYPE_Q6_K ? 4 : type == OWL_TYPE_Q5_K ? 2 : 0;
+}
+
+/* always_inline: otherwise gcc finds the function free of side effects
+ * (pure) and drops its calls, prefetches and all */
+static inline __attribute__((always_inline)) void prefetch_sb(const uint8_t *sb, int type) {
+    for (size_t off = 0; off < sb_bytes(type); off += 64) _mm_prefetch((const char *)sb + off, _MM_HINT_T1);
 }
 
 static inline size_t tile_bytes_t(int64_t n, int type) { return (size_t)(n / QK_K) * sb_bytes(type); }
@@ -292,9 +300,7 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
     for (int b = 0; b < nb; b++) acc[b] = k0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(accs + 16 * b);
     for (int64_t k = k0; k < k1; k++) {
         const uint8_t *Q = SEC(tile, q, k);
-        if (pf_ahead(type) && !dec)
-            for (size_t off = 0; off < sb_bytes(type); off += 64)
-                _mm_prefetch((const char *)Q + pf_ahead(type) * sb_bytes(type) + off, _MM_HINT_T0);
+        if (pf_ahead(type) && !dec) prefetch_sb(Q + pf_ahead(type) * sb_bytes(type), type);
         const uint8_t *u = dec ? U + (size_t)(k - k0) * UB : NULL; /* U is NULL unless dec */
         const block_q8_K *x[4];
 #pragma GCC unroll 16
@@ -432,6 +438,7 @@ tiles_run(float *restrict y, ptrdiff_t ldy, const uint8_t *tiles, int64_t T, con
             continue;
         }
         for (int64_t k = 0; k < nsb; k++) {
+            if (pf_ahead(type)) prefetch_sb(tile + (size_t)(k + (int64_t)pf_ahead(type)) * sb_bytes(type), type);
             decode_sb(U, tile, k, type);
             tile_all(y + 16 * t, ldy, tile, k, k + 1, nsb, xq, xs, B, act, U, true, accs, add, type);
         }
