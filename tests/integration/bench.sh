@@ -4,6 +4,8 @@
 # "mean ± stddev" t/s and a peak RSS; -o json has llama-bench's field names
 # with the test sizes, thread count and one sample per repetition; -p 0
 # leaves the pp test out; bad options are one line and exit 1.
+# bench-membw (built beside owl): -o json has its fields and a positive
+# bandwidth; a bad option prints the usage and exits 2.
 set -u
 : "${OWL_BIN:?}" "${OWL_TMP:?}" "${OWL_FIXTURES:?}"
 M=$OWL_FIXTURES/models/tiny-llama-spm.gguf
@@ -64,6 +66,25 @@ one_line_fail "bad output" "-o expects md or json" -m "$M" -o xml
 one_line_fail "nothing to do" "nothing to measure" -m "$M" -p 0 -n 0
 one_line_fail "no model" "no model given" -p 8
 one_line_fail "missing model" "no-such.gguf" -m "$T/no-such.gguf"
+
+MB=$(dirname "$OWL_BIN")/bench-membw
+if [ -x "$MB" ]; then
+    "$MB" -t 2 -s 64 -r 2 -o json >"$T/bw" 2>"$T/err"
+    rc=$?
+    [ "$rc" -eq 0 ] && ok || bad "bench-membw: exit $rc: $(cat "$T/err")"
+    for k in threads size_bytes passes best_gbs median_gbs; do
+        grep -q "\"$k\": " "$T/bw" && ok || bad "bench-membw json lacks $k: $(cat "$T/bw")"
+    done
+    grep -q '"size_bytes": 67108864,' "$T/bw" && ok || bad "bench-membw -s 64 is not 64 MiB: $(cat "$T/bw")"
+    best=$(sed 's/.*"best_gbs": \([0-9.]*\).*/\1/' "$T/bw")
+    awk -v b="$best" 'BEGIN { exit !(b > 0) }' && ok || bad "bench-membw best_gbs '$best' not positive"
+    for args in "-t 0" "-s x" "-o xml" "-r"; do
+        # shellcheck disable=SC2086
+        "$MB" $args >"$T/out" 2>"$T/err"
+        rc=$?
+        [ "$rc" -eq 2 ] && grep -q '^usage: bench-membw' "$T/err" && ok || bad "bench-membw $args: exit $rc: $(cat "$T/err")"
+    done
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
