@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/mem.h"
 #include "base/threadpool.h"
@@ -119,7 +120,17 @@ int main(int argc, char **argv) {
     have_avx2 = __builtin_cpu_supports("avx2");
 #endif
     const size_t size = (size_t)mib << 20;
+    const long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && psz > 0 && size > (size_t)pages / 2 * (size_t)psz) {
+        fprintf(stderr, "bench-membw: -s %ld MiB is more than half of this machine's memory (%zu MiB)\n", mib,
+                (size_t)pages * (size_t)psz >> 20);
+        return 1;
+    }
     uint8_t *buf = owl_xaligned(size);
+    if (!buf) {
+        fprintf(stderr, "bench-membw: out of memory for %ld MiB\n", mib);
+        return 1;
+    }
     /* every page written first, so the passes read memory, not the zero page */
     memset(buf, 1, size);
     threadpool *pool;

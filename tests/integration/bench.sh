@@ -5,7 +5,8 @@
 # with the test sizes, thread count and one sample per repetition; -p 0
 # leaves the pp test out; bad options are one line and exit 1.
 # bench-membw (built beside owl): -o json has its fields and a positive
-# bandwidth; a bad option prints the usage and exits 2.
+# bandwidth; a bad option prints the usage and exits 2; a buffer larger
+# than half the machine's memory is refused with a message, exit 1.
 set -u
 : "${OWL_BIN:?}" "${OWL_TMP:?}" "${OWL_FIXTURES:?}"
 M=$OWL_FIXTURES/models/tiny-llama-spm.gguf
@@ -78,6 +79,10 @@ if [ -x "$MB" ]; then
     grep -q '"size_bytes": 67108864,' "$T/bw" && ok || bad "bench-membw -s 64 is not 64 MiB: $(cat "$T/bw")"
     best=$(sed 's/.*"best_gbs": \([0-9.]*\).*/\1/' "$T/bw")
     awk -v b="$best" 'BEGIN { exit !(b > 0) }' && ok || bad "bench-membw best_gbs '$best' not positive"
+    "$MB" -s 1048576 >"$T/out" 2>"$T/err"
+    rc=$?
+    [ "$rc" -eq 1 ] && grep -q "more than half of this machine's memory" "$T/err" && ok ||
+        bad "bench-membw -s 1 TiB: exit $rc: $(cat "$T/err")"
     for args in "-t 0" "-s x" "-o xml" "-r"; do
         # shellcheck disable=SC2086
         "$MB" $args >"$T/out" 2>"$T/err"
