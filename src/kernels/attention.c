@@ -4,8 +4,6 @@
  * built by the caller once per row and shared by all heads. */
 #include <string.h>
 
-#include "../base/f16.h"
-
 #include "kernels.h"
 
 void attention_head(float *restrict out, const float *restrict q, const float *k,
