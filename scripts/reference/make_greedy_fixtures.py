@@ -71,6 +71,16 @@ MODEL = os.path.expanduser("~/.cache/owl/SmolLM2-135M-Instruct.Q4_1.gguf")
 LOGITS = os.path.join(ROOT, "tests/fixtures/logits/smollm2-135m-instruct-q4_1.logits")
 OUT = os.path.join(ROOT, "tests/fixtures/greedy/smollm2-135m-instruct-q4_1")
 CAND = 5
+# Another quantization of the same model (argv: MODEL NAME): the published
+# Q4_1 requantized by `owl quantize --allow-requantize Q4_1.gguf OUT TYPE`
+# (byte-identical to llama-quantize's, scripts/bench/check_quantize.sh).
+# It has no teacher-forced logits fixture, so its near-tie threshold is
+# measured on its greedy sequences alone, and the JSON records the
+# model's SHA-256 for tests/integration/greedy_requant.sh to check.
+if len(sys.argv) == 3:
+    MODEL = os.path.abspath(sys.argv[1])
+    LOGITS = None
+    OUT = os.path.join(ROOT, "tests/fixtures/greedy/" + sys.argv[2])
 
 
 def read_logits_fixture(path):
@@ -158,11 +168,12 @@ def main():
 
     prompts = gp.prompts_for(MODEL, True)
     prompt_ids = gp.tokenize_llamacpp(MODEL, [t for _, t in prompts])
-    for (name, _), pids, (n_prompt, ids, _) in zip(prompts, prompt_ids, read_logits_fixture(LOGITS)):
-        assert ids[:n_prompt] == pids, f"{name}: prompt ids differ from the logits fixture"
+    if LOGITS:
+        for (name, _), pids, (n_prompt, ids, _) in zip(prompts, prompt_ids, read_logits_fixture(LOGITS)):
+            assert ids[:n_prompt] == pids, f"{name}: prompt ids differ from the logits fixture"
 
     llm, plain = new_llama(True), new_llama(False)
-    tf_changes, ratios = teacher_forced_changes(llm)
+    tf_changes, ratios = teacher_forced_changes(llm) if LOGITS else ([], [])
     runs = []
     for (name, text), pids in zip(prompts, prompt_ids):
         toks, rows = greedy(llm, pids)
@@ -206,8 +217,13 @@ def main():
           f"near-tie threshold {near_tie}")
 
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    import hashlib
+
+    with open(MODEL, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
     with open(OUT + ".greedy", "w") as f:
-        f.write("# llama.cpp greedy generations of SmolLM2-135M-Instruct Q4_1 (n_ctx 512, CPU);\n")
+        f.write(f"# llama.cpp greedy generations of {os.path.basename(MODEL)} (n_ctx 512, CPU);\n")
+        f.write(f"# model sha256 {sha}\n")
         f.write("# made by scripts/reference/make_greedy_fixtures.py, read by tests/golden/test_greedy.c\n")
         f.write(f"model {os.path.basename(MODEL)}\nn_prompts {len(records)}\n"
                 f"n_gen {gp.N_GREEDY}\nn_cand {CAND}\nnear_tie {near_tie}\n")
@@ -222,7 +238,7 @@ def main():
                 f.write("cand " + " ".join(map(str, c)) + " " +
                         " ".join(f"{row[i]:.5f}" for i in c) + "\n")
     with open(OUT + ".json", "w") as f:
-        json.dump(dict(model=os.path.basename(MODEL), measurement=meas, prompts=summary), f,
+        json.dump(dict(model=os.path.basename(MODEL), sha256=sha, measurement=meas, prompts=summary), f,
                   indent=1, ensure_ascii=False)
     print(f"wrote {OUT}.greedy")
 

@@ -1,6 +1,8 @@
 /* test_greedy.c — owl's greedy generations against llama.cpp's.
  *
- * SmolLM2-135M-Instruct Q4_1 (env OWL_SMOLLM2), five prompts given as token
+ * SmolLM2-135M-Instruct Q4_1 (env OWL_SMOLLM2; or OWL_GREEDY_MODEL with its
+ * fixture OWL_GREEDY_FIXTURE, as greedy_requant.sh runs it for the same
+ * model requantized to Q4_K_M), five prompts given as token
  * ids, 64 new tokens each, greedy through owl's sampler (temperature 0),
  * end-of-generation tokens not stopping it. Both of owl's paths are run: the
  * default context (quantized activations allowed) and the exact one (fp32).
@@ -262,9 +264,12 @@ static void run_path(owl_model *m, const greedy_fixture *f, bool exact) {
 
 int main(void) {
     const char *fx = check_env("OWL_FIXTURES");
-    const char *model_path = check_env("OWL_SMOLLM2");
+    /* another model and its fixture (tests/integration/greedy_requant.sh:
+     * the Q4_1 requantized to Q4_K_M), or the published Q4_1 */
+    const char *model_path = getenv("OWL_GREEDY_MODEL") ? getenv("OWL_GREEDY_MODEL") : check_env("OWL_SMOLLM2");
+    const char *name = getenv("OWL_GREEDY_FIXTURE") ? getenv("OWL_GREEDY_FIXTURE") : "smollm2-135m-instruct-q4_1";
     char path[4096];
-    snprintf(path, sizeof path, "%s/greedy/smollm2-135m-instruct-q4_1.greedy", fx);
+    snprintf(path, sizeof path, "%s/greedy/%s.greedy", fx, name);
     static greedy_fixture f;
     bool have = fixture_read(path, &f);
     CHECK(have, "fixture %s", path);
@@ -273,8 +278,7 @@ int main(void) {
     owl_status st = have ? owl_model_load(model_path, &mp, &m) : OWL_ERR_ARG;
     if (have) CHECK(st == OWL_OK, "owl_model_load %s: %s", model_path, owl_last_error());
     if (st == OWL_OK) {
-        printf("SmolLM2-135M-Instruct Q4_1, %d prompts x %d greedy tokens; llama.cpp's measured "
-               "margin error X = %.2f\n",
+        printf("%s, %d prompts x %d greedy tokens; llama.cpp's measured margin error X = %.2f\n", name,
                f.n_prompts, f.n_gen, f.near_tie);
         run_path(m, &f, false);
         run_path(m, &f, true);
