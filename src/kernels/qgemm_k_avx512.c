@@ -189,9 +189,6 @@ static void prep_act(uint8_t *restrict act, const uint8_t *restrict xq, size_t x
 /* keeps gcc from reassociating the sums of a super-block across its
  * sub-blocks (it then holds every sub-block's dot at once and spills) */
 #define KEEP(v) __asm__("" : "+v"(v))
-#ifndef KEEP6
-#define KEEP6(v) KEEP(v)
-#endif
 
 static inline __m512i bcast4(const void *p) {
     int32_t v;
@@ -326,7 +323,7 @@ tile_rows(float *restrict y, ptrdiff_t ldy, const uint8_t *restrict tile, int64_
                     p = _mm512_dpbusd_epi32(p, W[2], bcast4(xv + 8));
                     p = _mm512_dpbusd_epi32(p, W[3], bcast4(xv + 12));
                     isum[b] = _mm512_add_epi32(isum[b], _mm512_mullo_epi32(p, sc));
-                    KEEP6(isum[b]);
+                    KEEP(isum[b]);
                 }
             }
             /* the -32 offset of the values: msum = sum of scale x bsum */
