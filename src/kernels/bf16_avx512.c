@@ -209,12 +209,12 @@ void qgemm_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restric
 
 enum { PK_GROUP = 4 * 64 }; /* bytes of one group of a slice */
 
-size_t tile_bytes_bf16(int64_t n) { return (size_t)((n + 31) / 32) * 4 * PK_GROUP; }
+static size_t tile_bytes_bf16(int64_t n) { return (size_t)((n + 31) / 32) * 4 * PK_GROUP; }
 
 /* bytes from a slice to the next */
 static inline size_t pk_slice(int64_t n) { return (size_t)((n + 31) / 32) * PK_GROUP; }
 
-void pack_bf16(void *restrict dst, const void *restrict w, size_t rs, int64_t n) {
+static void pack_bf16(void *restrict dst, const void *restrict w, size_t rs, int64_t n) {
     uint8_t *d = dst;
     const uint8_t *s = w;
     for (int r = 0; r < 16; r++)
@@ -369,9 +369,9 @@ AI void pk_small(float *restrict y, ptrdiff_t ldy, const uint8_t *tiles, int64_t
                     add, NULL, true, true, MB, NR);
 }
 
-void qgemm_packed_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restrict tiles,
-                                  int64_t T, const void *restrict xq, size_t xs, int64_t B,
-                                  int64_t n, bool add, void *scratch) {
+static void qgemm_packed_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restrict tiles,
+                                         int64_t T, const void *restrict xq, size_t xs, int64_t B,
+                                         int64_t n, bool add, void *scratch) {
     const uint8_t *tp = tiles, *xp = xq;
     switch (B) {
     case 1: pk_small(y, ldy, tp, T, xp, xs, n, add, 1, 16); return;

@@ -244,14 +244,8 @@ void qdot4_bf16_avx512bf16(const void *restrict w, const void *restrict xq, size
 void qgemm_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restrict w, size_t rs,
                            int64_t R, const void *restrict xq, size_t xs, int64_t B, int64_t n,
                            bool add, void *scratch);
-/* BF16 weights repacked in tiles of 16 rows (bf16_avx512.c), and its
- * parts: bytes of a tile, the packer, the GEMM on tiles */
+/* BF16 weights repacked in tiles of 16 rows (bf16_avx512.c) */
 extern const qpack_ops qpack_bf16_avx512bf16;
-size_t tile_bytes_bf16(int64_t n);
-void pack_bf16(void *restrict dst, const void *restrict w, size_t rs, int64_t n);
-void qgemm_packed_bf16_avx512bf16(float *restrict y, ptrdiff_t ldy, const void *restrict tiles,
-                                  int64_t T, const void *restrict xq, size_t xs, int64_t B,
-                                  int64_t n, bool add, void *scratch);
 /* K-quants (qdot_k_avx2.c, qdot_k_avx512.c: AVX-512BW, 64 bytes at a time) */
 void act_quantize_q8_K_avx2(const float *restrict x, void *restrict dst, int64_t n);
 float qdot_q4_K_q8_K_avx2(const void *restrict w, const void *restrict xq, int64_t n);
